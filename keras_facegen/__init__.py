@@ -1,0 +1,39 @@
+"""keras-facegen: face GANs for Keras 3 on TensorFlow, JAX and PyTorch.
+
+Subpackages load on first use (``keras_facegen.layers``, ``keras_facegen.models``, ...), so
+``import keras_facegen`` stays cheap and the optional TF-Hub loader imports TensorFlow only when
+asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_SUBMODULES = (
+    "backend",
+    "callbacks",
+    "data",
+    "hub",
+    "latent",
+    "layers",
+    "losses",
+    "models",
+    "sampling",
+)
+
+__all__ = ["__version__", *_SUBMODULES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

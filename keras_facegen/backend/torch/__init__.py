@@ -1,0 +1,5 @@
+"""keras-facegen code specific to the torch backend."""
+
+from . import autodiff
+
+__all__ = ["autodiff"]

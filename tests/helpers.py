@@ -1,0 +1,63 @@
+"""Test helpers shared across the suite (importable as ``helpers``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def backend() -> str:
+    """The Keras backend this test process runs on."""
+    return keras.backend.backend()
+
+
+def run_python(
+    code: str,
+    *,
+    backend: str | None = None,
+    env: dict[str, str] | None = None,
+    cwd: str | os.PathLike | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess:
+    """Runs Python source in a fresh interpreter (optionally on another Keras backend).
+
+    The child inherits this environment with ``KERAS_BACKEND`` overridden; a non-zero exit raises
+    ``AssertionError`` carrying the child's output, so failures read well in pytest.
+    """
+    child_env = dict(os.environ)
+    child_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO_ROOT), str(REPO_ROOT / "tests"), child_env.get("PYTHONPATH", "")]
+    )
+    if backend is not None:
+        child_env["KERAS_BACKEND"] = backend
+    if env:
+        child_env.update(env)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=child_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"child python (backend={backend}) exited {result.returncode}\n"
+            f"--- stdout ---\n{result.stdout[-5000:]}\n--- stderr ---\n{result.stderr[-8000:]}"
+        )
+    return result
+
+
+def to_numpy(x) -> np.ndarray:
+    """Any backend tensor (or array-like) as a NumPy array."""
+    return np.asarray(keras.ops.convert_to_numpy(x))
