@@ -67,3 +67,23 @@ def value_and_grad(fn: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, Any]]
         A function ``x -> (fn(x), d fn / d x)``.
     """
     return backend_module().autodiff.value_and_grad(fn)
+
+
+def gan_trainer() -> type:
+    """Returns the ``GANTrainer`` mixin of the active Keras backend.
+
+    ``keras_facegen.models.GAN`` inherits from it (picked once, when ``models.gan`` is
+    imported), the way ``keras.Model`` inherits the trainer of its backend.
+
+    Returns:
+        The class ``keras_facegen.backend.<backend>.gan_trainer.GANTrainer``.
+
+    Raises:
+        ValueError: If the active backend is not supported.
+
+    Example:
+        >>> from keras_facegen.backend import gan_trainer
+        >>> gan_trainer().__name__
+        'GANTrainer'
+    """
+    return backend_module().gan_trainer.GANTrainer

@@ -1,0 +1,51 @@
+"""The GAN train step's gradient mechanics on the TensorFlow backend.
+
+Keras traces ``train_step`` into a ``tf.function`` (XLA when ``jit_compile=True``) and runs it
+once per replica under a ``tf.distribute`` strategy. Gradients come from a ``GradientTape``;
+under a strategy each replica's loss is divided by the number of replicas, because the
+optimizer sums gradients over replicas (as Keras' own trainer does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+
+class GANTrainer:
+    """Mixin giving ``GAN`` its TensorFlow ``train_step``; the algorithm lives in ``GAN``."""
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """Runs one GAN train step (D steps, G step, EMA) on one batch.
+
+        Args:
+            data: One batch (see ``GAN.fit``).
+
+        Returns:
+            The logs: ``d_loss``, ``g_loss`` and one entry per term.
+        """
+        return self._gan_train_step(data)
+
+    def _minimize(
+        self,
+        loss_fn: Callable[[], tuple[Any, Any]],
+        variables: Sequence[Any],
+        optimizer: keras.optimizers.Optimizer,
+    ) -> tuple[Any, Any]:
+        """One gradient step of ``optimizer`` on ``variables`` for the loss ``loss_fn()``."""
+        _, num_replicas = self._replica_context()
+        with tf.GradientTape() as tape:
+            loss, aux = loss_fn()
+            scaled = optimizer.scale_loss(loss / num_replicas if num_replicas > 1 else loss)
+        grads = tape.gradient(scaled, list(variables))
+        optimizer.apply(grads, list(variables))
+        return loss, aux
+
+    def _replica_context(self) -> tuple[int, int]:
+        context = tf.distribute.get_replica_context()
+        if context is None:
+            return 0, 1
+        return context.replica_id_in_sync_group, context.num_replicas_in_sync

@@ -1,0 +1,59 @@
+"""The GAN train step's gradient mechanics on the PyTorch backend.
+
+Keras runs ``train_step`` eagerly by default (``jit_compile=True`` wraps it in
+``torch.compile``). Gradients come from ``torch.autograd.grad`` with respect to exactly the
+variables being trained, so the generator step leaves no stale gradients on the discriminator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
+import torch
+
+
+class GANTrainer:
+    """Mixin giving ``GAN`` its PyTorch ``train_step``; the algorithm lives in ``GAN``."""
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """Runs one GAN train step (D steps, G step, EMA) on one batch.
+
+        Args:
+            data: One batch (see ``GAN.fit``).
+
+        Returns:
+            The logs: ``d_loss``, ``g_loss`` and one entry per term.
+        """
+        return self._gan_train_step(data)
+
+    def _minimize(
+        self,
+        loss_fn: Callable[[], tuple[Any, Any]],
+        variables: Sequence[Any],
+        optimizer: keras.optimizers.Optimizer,
+    ) -> tuple[Any, Any]:
+        """One gradient step of ``optimizer`` on ``variables`` for the loss ``loss_fn()``."""
+        variables = list(variables)
+        with torch.enable_grad():
+            loss, aux = loss_fn()
+            scaled = optimizer.scale_loss(loss)
+            grads = torch.autograd.grad(
+                scaled, [v.value for v in variables], allow_unused=True
+            )
+        grads = [
+            torch.zeros_like(v.value) if g is None else g for g, v in zip(grads, variables)
+        ]
+        with torch.no_grad():
+            optimizer.apply(grads, variables)
+        return loss.detach(), _detach(aux)
+
+    def _replica_context(self) -> tuple[int, int]:
+        return 0, 1
+
+
+def _detach(tree: Any) -> Any:
+    return keras.tree.map_structure(
+        lambda x: x.detach() if isinstance(x, torch.Tensor) else x, tree
+    )

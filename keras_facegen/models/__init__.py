@@ -1,0 +1,7 @@
+"""Network builders and trainable models."""
+
+from keras_facegen.models.dcgan import dcgan_discriminator, dcgan_generator
+from keras_facegen.models.gan import GAN
+from keras_facegen.models.presets import PRESETS, get_preset, preset_names
+
+__all__ = ["GAN", "PRESETS", "dcgan_discriminator", "dcgan_generator", "get_preset", "preset_names"]

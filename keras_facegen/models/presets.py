@@ -1,0 +1,146 @@
+"""Named DCGAN configurations, as data.
+
+Each preset is a plain dict: the builders' arguments (``generator`` and ``discriminator``, plus
+the shared ``latent_dim``, ``resolution`` and ``channels``) and the facts a trainer needs
+(latent distribution, batch size, optimizer, adversarial loss, matching-term weights).
+``latent_distribution`` is ``"uniform"`` (each coordinate in [-1, 1]) or ``"normal"``
+(standard normal).
+
+* ``"dcgan64"``: the classic DCGAN of Radford et al. (2016): 100-d normal latent, 64x64,
+  generator 4x4x1024 -> 512 -> 256 -> 128 -> 3, discriminator 64/128/256/512 with one logit.
+* ``"face96"``: the 96x96 face DCGAN of sugyan's dcgan-tensorflow: 16-d uniform latent,
+  generator 6x6x216 -> 144 -> 96 -> 64 -> 3 (5x5 transposed convs), discriminator
+  64/96/144/216 with two softmax logits (class 1 = real), feature and mean-image matching.
+* ``"face64_small"``: a narrow 64x64 version of ``face96`` meant for a CPU demo: nearest
+  upsampling + 3x3 convs (fast gradients on every backend), 16-d uniform latent.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+__all__ = ["PRESETS", "get_preset", "preset_names"]
+
+_ADAM_DCGAN = {"name": "adam", "learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "dcgan64": {
+        "description": "Classic DCGAN (Radford et al., 2016): 100-d normal latent, 64x64.",
+        "family": "dcgan",
+        "latent_dim": 100,
+        "latent_distribution": "normal",
+        "resolution": 64,
+        "channels": 3,
+        "generator": {
+            "filters": [1024, 512, 256, 128],
+            "kernel_size": 4,
+            "normalization": "batch",
+            "upsample": "transpose",
+        },
+        "discriminator": {
+            "filters": [64, 128, 256, 512],
+            "kernel_size": 4,
+            "normalization": "batch",
+            "logits": 1,
+        },
+        "batch_size": 128,
+        "optimizer": dict(_ADAM_DCGAN),
+        "loss": "non_saturating",
+        "matching": {},
+        "penalties": {},
+    },
+    "face96": {
+        "description": "The 96x96 face DCGAN of sugyan's dcgan-tensorflow: 16-d uniform latent.",
+        "family": "dcgan",
+        "latent_dim": 16,
+        "latent_distribution": "uniform",
+        "resolution": 96,
+        "channels": 3,
+        "generator": {
+            "filters": [216, 144, 96, 64],
+            "kernel_size": 5,
+            "normalization": "batch",
+            "upsample": "transpose",
+        },
+        "discriminator": {
+            "filters": [64, 96, 144, 216],
+            "kernel_size": 5,
+            "normalization": "batch",
+            "logits": 2,
+        },
+        "batch_size": 128,
+        "optimizer": dict(_ADAM_DCGAN),
+        "loss": "two_class_softmax",
+        "matching": {"feature_matching": 0.1, "mean_image_matching": 0.1},
+        "penalties": {},
+    },
+    "face64_small": {
+        "description": "A narrow 64x64 face DCGAN for CPU demos: 16-d uniform latent.",
+        "family": "dcgan",
+        "latent_dim": 16,
+        "latent_distribution": "uniform",
+        "resolution": 64,
+        "channels": 3,
+        "generator": {
+            "filters": [128, 64, 32, 16],
+            "kernel_size": 3,
+            "normalization": "batch",
+            "upsample": "nearest",
+        },
+        "discriminator": {
+            "filters": [16, 32, 64, 128],
+            "kernel_size": 3,
+            "normalization": "batch",
+            "logits": 2,
+        },
+        "batch_size": 64,
+        "optimizer": dict(_ADAM_DCGAN),
+        "loss": "two_class_softmax",
+        "matching": {"feature_matching": 0.1, "mean_image_matching": 0.1},
+        "penalties": {},
+    },
+}
+
+
+def preset_names() -> list[str]:
+    """Returns the names of the built-in presets.
+
+    Returns:
+        The names, in definition order.
+
+    Example:
+        >>> preset_names()
+        ['dcgan64', 'face96', 'face64_small']
+    """
+    return list(PRESETS)
+
+
+def get_preset(name: str) -> dict[str, Any]:
+    """Returns a copy of a named preset's configuration.
+
+    The copy is the caller's to change; pass it (or a modified copy) to ``dcgan_generator``
+    or ``dcgan_discriminator`` as ``preset=``.
+
+    Args:
+        name: A preset name, see :func:`preset_names`.
+
+    Returns:
+        A dict with keys ``description``, ``family``, ``latent_dim``,
+        ``latent_distribution``, ``resolution``, ``channels``, ``generator``,
+        ``discriminator``, ``batch_size``, ``optimizer`` (``name``, ``learning_rate``,
+        ``beta_1``, ``beta_2``), ``loss`` (a :func:`keras_facegen.losses.get` name),
+        ``matching`` and ``penalties`` (term name -> weight).
+
+    Raises:
+        ValueError: If ``name`` is not a preset name.
+
+    Example:
+        >>> get_preset("face96")["latent_dim"]
+        16
+    """
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ValueError(
+            f"Unknown preset={name!r}. Available presets: {', '.join(repr(n) for n in PRESETS)}."
+        )
+    return copy.deepcopy(PRESETS[name])

@@ -1,0 +1,490 @@
+"""Ranking generated faces by the discriminator, image grids, and PNG/JPEG/GIF writers.
+
+The face DCGAN's ranking: generate a batch, score each image by the discriminator's "real"
+probability, and show the lowest and highest scoring faces as two rows of one image.
+
+Images are float arrays in ``[-1, 1]`` or uint8 arrays, channels last, with 1 or 3 channels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+from PIL import Image
+
+from keras_facegen.latent.distributions import sample_latents
+from keras_facegen.latent.generators import (
+    as_generator,
+    check_batch_size,
+    check_latents,
+    generate_images,
+)
+from keras_facegen.losses.base import realness
+
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Ranking:
+    """Generated samples sorted by the discriminator's "real" probability (ascending).
+
+    Attributes:
+        images: float32 ``(N, H, W, C)`` images, lowest score first.
+        latents: float32 ``(N, D)`` latents in the same order.
+        scores: float32 ``(N,)`` "real" probabilities, ascending.
+        top_k: How many samples :attr:`lowest` and :attr:`highest` hold.
+    """
+
+    images: np.ndarray
+    latents: np.ndarray
+    scores: np.ndarray
+    top_k: int
+
+    @property
+    def lowest_images(self) -> np.ndarray:
+        """The ``top_k`` lowest-scoring images, lowest first."""
+        return self.images[: self.top_k]
+
+    @property
+    def lowest_latents(self) -> np.ndarray:
+        """The latents of :attr:`lowest_images`."""
+        return self.latents[: self.top_k]
+
+    @property
+    def lowest_scores(self) -> np.ndarray:
+        """The scores of :attr:`lowest_images`."""
+        return self.scores[: self.top_k]
+
+    @property
+    def highest_images(self) -> np.ndarray:
+        """The ``top_k`` highest-scoring images, highest first."""
+        return self.images[::-1][: self.top_k]
+
+    @property
+    def highest_latents(self) -> np.ndarray:
+        """The latents of :attr:`highest_images`."""
+        return self.latents[::-1][: self.top_k]
+
+    @property
+    def highest_scores(self) -> np.ndarray:
+        """The scores of :attr:`highest_images`."""
+        return self.scores[::-1][: self.top_k]
+
+
+def _call_discriminator(discriminator: Any, images: np.ndarray) -> Any:
+    if isinstance(discriminator, keras.layers.Layer):
+        outputs = discriminator(images, training=False)
+    elif callable(discriminator):
+        outputs = discriminator(images)
+    else:
+        raise ValueError(
+            "discriminator must be a keras.Model or a callable images -> logits; received "
+            f"discriminator={discriminator!r}."
+        )
+    # Discriminators that also return features put the logits first.
+    if isinstance(outputs, (list, tuple)):
+        outputs = outputs[0]
+    return outputs
+
+
+def score_images(discriminator: Any, images: Any, batch_size: int = 64) -> np.ndarray:
+    """The discriminator's "real" probability for each image: ``sigmoid(realness(logits))``.
+
+    One-logit discriminators give ``sigmoid(logit)``; two-logit (softmax, class 1 = real)
+    discriminators give the softmax probability of "real".
+
+    Args:
+        discriminator: A Keras model or callable mapping images ``(N, H, W, C)`` in ``[-1, 1]``
+            to logits ``(N,)``, ``(N, 1)`` or ``(N, 2)``.
+        images: ``(N, H, W, C)`` images in the discriminator's range.
+        batch_size: Images per discriminator call.
+
+    Returns:
+        float32 ``(N,)`` probabilities in ``[0, 1]``.
+
+    Raises:
+        ValueError: If ``images`` is not a non-empty 4-d batch or the logits have another shape.
+
+    Example:
+        >>> score_images(discriminator, images)  # doctest: +SKIP
+    """
+    images = np.asarray(keras.ops.convert_to_numpy(images), dtype=np.float32)
+    if images.ndim != 4 or images.shape[0] == 0:
+        raise ValueError(
+            f"images must be a non-empty batch (N, H, W, C); received shape {images.shape}."
+        )
+    batch_size = check_batch_size(batch_size)
+    scores = []
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size]
+        logits = realness(_call_discriminator(discriminator, batch))
+        probabilities = keras.ops.convert_to_numpy(keras.ops.sigmoid(logits))
+        if probabilities.shape != (len(batch),):
+            raise ValueError(
+                f"The discriminator returned {probabilities.shape[0]} scores for {len(batch)} "
+                "images."
+            )
+        scores.append(np.asarray(probabilities, dtype=np.float32))
+    return np.concatenate(scores)
+
+
+def _check_count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; received {name}={value!r}.")
+    return int(value)
+
+
+def rank_by_discriminator(
+    generator: Any,
+    discriminator: Any,
+    num_samples: int | None = None,
+    top_k: int = 10,
+    seed: int | None = None,
+    latents: Any = None,
+    batch_size: int = 64,
+    distribution: str = "normal",
+) -> Ranking:
+    """Generates faces and sorts them by the discriminator's "real" probability.
+
+    Args:
+        generator: A generator model, a GAN (``.generator``) or a callable ``z -> images``
+            (see :func:`keras_facegen.latent.as_generator`).
+        discriminator: A model or callable ``images -> logits`` (1 or 2 logits, see
+            :func:`score_images`).
+        num_samples: How many faces to generate; may be omitted when ``latents`` is given.
+        top_k: How many lowest / highest samples the result exposes (``<= num_samples``).
+        seed: Seed of the random latents (ignored when ``latents`` is given).
+        latents: Latents ``(N, D)`` to use instead of random ones.
+        batch_size: Samples per generator / discriminator call.
+        distribution: ``"normal"`` or ``"uniform"`` (``[-1, 1]``, the hex-code box) for random
+            latents.
+
+    Returns:
+        A :class:`Ranking` sorted by ascending score (stable for ties).
+
+    Raises:
+        ValueError: If neither ``num_samples`` nor ``latents`` is given, they disagree,
+            ``top_k > num_samples``, the generator's latent size is unknown, or on bad shapes.
+
+    Example:
+        >>> ranking = rank_by_discriminator(gan.generator, gan.discriminator, 100, 10, seed=0)
+        ... # doctest: +SKIP
+        >>> ranking.highest_images.shape  # doctest: +SKIP
+        (10, 96, 96, 3)
+    """
+    _, latent_dim = as_generator(generator)
+    if latents is not None:
+        latents = check_latents(latents, latent_dim, "latents")
+        if num_samples is not None and _check_count("num_samples", num_samples) != len(latents):
+            raise ValueError(
+                f"num_samples={num_samples} does not match the {len(latents)} latents given."
+            )
+        num_samples = len(latents)
+    else:
+        if num_samples is None:
+            raise ValueError("Pass num_samples (how many faces to generate) or latents.")
+        num_samples = _check_count("num_samples", num_samples)
+        if latent_dim is None:
+            raise ValueError(
+                "Cannot tell the generator's latent size: give it a latent_dim attribute or "
+                "pass latents."
+            )
+        latents = sample_latents(num_samples, latent_dim, distribution, seed=seed)
+    top_k = _check_count("top_k", top_k)
+    if top_k > num_samples:
+        raise ValueError(
+            f"top_k must be at most num_samples; received top_k={top_k} with "
+            f"num_samples={num_samples}."
+        )
+    images = generate_images(generator, latents, batch_size=batch_size)
+    scores = score_images(discriminator, images, batch_size=batch_size)
+    order = np.argsort(scores, kind="stable")
+    return Ranking(images[order], latents[order], scores[order], top_k)
+
+
+def to_uint8(images: Any) -> np.ndarray:
+    """Converts images in ``[-1, 1]`` (floats) or uint8 to uint8.
+
+    Floats map by ``round((x + 1) * 127.5)`` after clipping to ``[-1, 1]``; integer images must
+    already lie in ``[0, 255]``.
+
+    Args:
+        images: An array or tensor of any shape.
+
+    Returns:
+        A uint8 array of the same shape.
+
+    Raises:
+        ValueError: On non-finite floats or integers outside ``[0, 255]``.
+
+    Example:
+        >>> to_uint8(np.array([-1.0, 0.0, 1.0])).tolist()
+        [0, 128, 255]
+    """
+    array = np.asarray(keras.ops.convert_to_numpy(images))
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype.kind in "iub":
+        if array.size and (array.min() < 0 or array.max() > 255):
+            raise ValueError(
+                f"Integer images must lie in [0, 255]; received values in [{array.min()}, "
+                f"{array.max()}]."
+            )
+        return array.astype(np.uint8)
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError("images contain non-finite values; expected floats in [-1, 1].")
+    # Half-up rounding, as for hex codes: 0.0 -> 128.
+    return np.floor((np.clip(array, -1.0, 1.0) + 1.0) * 127.5 + 0.5).astype(np.uint8)
+
+
+def _as_rgb_batch(images: Any, name: str = "images") -> np.ndarray:
+    if isinstance(images, (list, tuple)):
+        images = np.stack([np.asarray(keras.ops.convert_to_numpy(i)) for i in images])
+    array = to_uint8(images)
+    if array.ndim == 3:
+        array = array[None]
+    if array.ndim != 4 or array.shape[0] == 0 or array.shape[-1] not in (1, 3):
+        raise ValueError(
+            f"{name} must be (H, W, C) or a non-empty batch (N, H, W, C) with C = 1 or 3; "
+            f"received {name} with shape {array.shape}."
+        )
+    if array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=-1)
+    return array
+
+
+def image_grid(images: Any, rows: int = 1, padding: int = 2, pad_value: int = 0) -> np.ndarray:
+    """Tiles a batch of images into one uint8 RGB image, row by row.
+
+    The grid has ``rows`` rows and ``ceil(N / rows)`` columns; ``padding`` pixels of
+    ``pad_value`` separate the cells and surround the grid; unused cells are ``pad_value``.
+
+    Args:
+        images: ``(N, H, W, C)`` (or a list of ``(H, W, C)``), floats in ``[-1, 1]`` or uint8,
+            ``C`` = 1 (grey, repeated to RGB) or 3.
+        rows: Number of rows (``1 <= rows <= N``).
+        padding: Pixels between cells and around the grid (``>= 0``).
+        pad_value: Grey level ``0..255`` of the padding.
+
+    Returns:
+        uint8 array ``(rows * (H + padding) + padding, cols * (W + padding) + padding, 3)``.
+
+    Raises:
+        ValueError: On bad shapes, ``rows`` outside ``[1, N]``, negative padding or a
+            ``pad_value`` outside ``[0, 255]``.
+
+    Example:
+        >>> image_grid(np.zeros((4, 8, 8, 3)), rows=2, padding=1).shape
+        (19, 19, 3)
+    """
+    batch = _as_rgb_batch(images)
+    num, height, width, _ = batch.shape
+    if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or not 1 <= rows <= num:
+        raise ValueError(f"rows must be an integer in [1, {num}] (the image count); got {rows!r}.")
+    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+        raise ValueError(f"padding must be a non-negative integer; received padding={padding!r}.")
+    if isinstance(pad_value, bool) or not isinstance(pad_value, (int, np.integer)):
+        raise ValueError(f"pad_value must be an integer in [0, 255]; received {pad_value!r}.")
+    if not 0 <= pad_value <= 255:
+        raise ValueError(f"pad_value must be an integer in [0, 255]; received {pad_value!r}.")
+    cols = -(-num // rows)
+    grid = np.full(
+        (rows * (height + padding) + padding, cols * (width + padding) + padding, 3),
+        pad_value,
+        dtype=np.uint8,
+    )
+    for index, image in enumerate(batch):
+        row, col = divmod(index, cols)
+        top = padding + row * (height + padding)
+        left = padding + col * (width + padding)
+        grid[top : top + height, left : left + width] = image
+    return grid
+
+
+def _prepare_path(path: str | os.PathLike, allowed: dict[str, str]) -> tuple[Path, str]:
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in allowed:
+        raise ValueError(f"path must end in one of {sorted(allowed)}; received path={str(path)!r}.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path, allowed[suffix]
+
+
+def save_image(
+    image_or_images: Any,
+    path: str | os.PathLike,
+    rows: int = 1,
+    padding: int = 2,
+    pad_value: int = 0,
+    quality: int = 95,
+) -> Path:
+    """Writes one image, or a batch as a grid, to a PNG or JPEG file.
+
+    The format follows the extension (``.png``, ``.jpg``, ``.jpeg``); parent folders are
+    created.
+
+    Args:
+        image_or_images: ``(H, W, C)`` or ``(N, H, W, C)``, floats in ``[-1, 1]`` or uint8. A
+            batch of more than one image is tiled with :func:`image_grid`.
+        path: Output file.
+        rows: Grid rows for a batch.
+        padding: Grid padding for a batch.
+        pad_value: Grid padding grey level.
+        quality: JPEG quality (1-95).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: On an unsupported extension or bad image shapes.
+
+    Example:
+        >>> save_image(np.zeros((8, 8, 3)), "/tmp/black.png")  # doctest: +SKIP
+    """
+    path, image_format = _prepare_path(path, IMAGE_FORMATS)
+    batch = _as_rgb_batch(image_or_images, "image_or_images")
+    if len(batch) == 1:
+        picture = batch[0]
+    else:
+        picture = image_grid(batch, rows=rows, padding=padding, pad_value=pad_value)
+    options = {"quality": int(quality)} if image_format == "JPEG" else {}
+    Image.fromarray(picture).save(path, format=image_format, **options)
+    return path
+
+
+def save_gif(
+    images: Any, path: str | os.PathLike, duration: int | list[int] = 100, loop: int | None = 0
+) -> Path:
+    """Writes frames to an animated GIF (e.g. a morph or a hypersphere walk).
+
+    GIF stores frame times in hundredths of a second, so durations are rounded to 10 ms by
+    Pillow. Pillow merges consecutive identical frames (adding their durations).
+
+    Args:
+        images: Frames ``(T, H, W, C)`` or a list of ``(H, W, C)``, floats in ``[-1, 1]`` or
+            uint8.
+        path: Output file ending in ``.gif``; parent folders are created.
+        duration: Milliseconds per frame (one positive number, or one per frame).
+        loop: Number of repeats, 0 = forever, ``None`` = play once.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: On a path not ending in ``.gif``, bad frames or durations, or a negative
+            loop.
+
+    Example:
+        >>> save_gif(frames, "walk.gif", duration=80)  # doctest: +SKIP
+    """
+    path, _ = _prepare_path(path, {".gif": "GIF"})
+    frames = _as_rgb_batch(images)
+    durations = np.atleast_1d(np.asarray(duration))
+    if durations.ndim != 1 or len(durations) not in (1, len(frames)):
+        raise ValueError(
+            f"duration must be one number or one per frame ({len(frames)}); received "
+            f"duration={duration!r}."
+        )
+    if durations.dtype.kind not in "iuf" or not np.all(durations > 0):
+        raise ValueError(f"duration must be positive milliseconds; received duration={duration!r}.")
+    if loop is not None and (isinstance(loop, bool) or not isinstance(loop, int) or loop < 0):
+        raise ValueError(f"loop must be None or a non-negative integer; received loop={loop!r}.")
+    pictures = [Image.fromarray(frame) for frame in frames]
+    options: dict[str, Any] = {
+        "save_all": True,
+        "append_images": pictures[1:],
+        "duration": int(durations[0]) if len(durations) == 1 else [int(d) for d in durations],
+    }
+    if loop is not None:
+        options["loop"] = loop
+    pictures[0].save(path, format="GIF", **options)
+    return path
+
+
+def ranked_sheet(
+    source: Any,
+    discriminator: Any = None,
+    top_k: int = 10,
+    num_samples: int = 100,
+    seed: int | None = None,
+    padding: int = 2,
+    pad_value: int = 0,
+    **rank_kwargs: Any,
+) -> np.ndarray:
+    """The two-row sheet of the worst and best faces: row 1 lowest scores, row 2 highest.
+
+    Args:
+        source: A :class:`Ranking`, or a generator (then ``discriminator`` is required and
+            :func:`rank_by_discriminator` is run).
+        discriminator: The discriminator when ``source`` is a generator.
+        top_k: Faces per row (at most the ranking's sample count).
+        num_samples: Faces to generate when ranking here.
+        seed: Seed of the latents when ranking here.
+        padding: Grid padding in pixels.
+        pad_value: Grid padding grey level.
+        **rank_kwargs: More :func:`rank_by_discriminator` arguments (``latents``, ...).
+
+    Returns:
+        uint8 ``(H', W', 3)`` image: lowest first in row 1, highest first in row 2.
+
+    Raises:
+        ValueError: If a generator is given without a discriminator, or ``top_k`` is larger
+            than the number of ranked samples.
+
+    Example:
+        >>> sheet = ranked_sheet(gan.generator, gan.discriminator, top_k=10)  # doctest: +SKIP
+    """
+    top_k = _check_count("top_k", top_k)
+    if isinstance(source, Ranking):
+        if top_k > len(source.scores):
+            raise ValueError(
+                f"top_k must be at most the {len(source.scores)} ranked samples; received "
+                f"top_k={top_k}."
+            )
+        ranking = source
+    else:
+        if discriminator is None:
+            raise ValueError("ranked_sheet needs a discriminator when source is a generator.")
+        if "latents" in rank_kwargs:
+            num_samples = None
+        ranking = rank_by_discriminator(
+            source, discriminator, num_samples, top_k, seed=seed, **rank_kwargs
+        )
+    lowest = ranking.images[:top_k]
+    highest = ranking.images[::-1][:top_k]
+    return image_grid(
+        np.concatenate([to_uint8(lowest), to_uint8(highest)]),
+        rows=2,
+        padding=padding,
+        pad_value=pad_value,
+    )
+
+
+def save_ranked_sheet(
+    source: Any, path: str | os.PathLike, discriminator: Any = None, **kwargs: Any
+) -> Path:
+    """Writes :func:`ranked_sheet` to a PNG or JPEG file.
+
+    Args:
+        source: A :class:`Ranking` or a generator.
+        path: Output ``.png`` / ``.jpg`` / ``.jpeg`` file (parent folders are created).
+        discriminator: The discriminator when ``source`` is a generator.
+        **kwargs: More :func:`ranked_sheet` arguments (``top_k``, ``num_samples``, ``seed``).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: As :func:`ranked_sheet` and :func:`save_image`.
+
+    Example:
+        >>> save_ranked_sheet(ranking, "ranked.png")  # doctest: +SKIP
+    """
+    _prepare_path(path, IMAGE_FORMATS)
+    return save_image(ranked_sheet(source, discriminator, **kwargs), path)

@@ -1,0 +1,73 @@
+"""Shared checks for the keras_facegen.layers tests (importable as ``layer_checks``).
+
+Keras' ``run_layer_test`` is private API: it is called only here, so a Keras upgrade that changes
+it breaks one function.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from helpers import to_numpy
+
+MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
+
+
+def keras_layer_test(layer_cls: type, init_kwargs: dict[str, Any], **kwargs: Any) -> None:
+    """Runs Keras' own layer test suite (build, symbolic call, serialization, a fit step, ...)."""
+    from keras.src.testing import test_case
+
+    class _Case(test_case.TestCase):
+        def runTest(self):  # noqa: N802 (unittest's name)
+            pass
+
+    case = _Case()
+    case.setUp()
+    case.run_layer_test(layer_cls, init_kwargs, **kwargs)
+
+
+class LinearLoss(keras.losses.Loss):
+    """``sum(y_true * y_pred)``: its gradient w.r.t. the output is ``y_true``, easy to push back."""
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        return ops.sum(ops.cast(y_true, y_pred.dtype) * y_pred)
+
+
+def sgd_step(
+    layer: keras.layers.Layer, inputs: np.ndarray, upstream: np.ndarray, learning_rate: float
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """One full-batch SGD step of ``sum(upstream * layer(inputs))`` through ``Model.fit``.
+
+    Returns the trainable weights before and after, so a test can compare the update with
+    ``-learning_rate * gradient`` computed by hand.
+    """
+    model = keras.Sequential([keras.Input(inputs.shape[1:]), layer])
+    before = [to_numpy(w).copy() for w in layer.trainable_weights]
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss=LinearLoss())
+    model.fit(inputs, upstream, batch_size=len(inputs), epochs=1, shuffle=False, verbose=0)
+    after = [to_numpy(w) for w in layer.trainable_weights]
+    return before, after
+
+
+def input_gradient(fn: Any, x: np.ndarray) -> tuple[float, np.ndarray]:
+    """``(fn(x), d fn / d x)`` through keras_facegen's backend autodiff."""
+    from keras_facegen.backend import value_and_grad
+
+    value, grad = value_and_grad(fn)(ops.convert_to_tensor(x))
+    return float(to_numpy(value)), to_numpy(grad)
+
+
+def finite_difference_gradient(fn: Any, x: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """Central differences of a float64 NumPy function of ``x``."""
+    x = x.astype("float64")
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[index] += step
+        minus[index] -= step
+        grad[index] = (fn(plus) - fn(minus)) / (2 * step)
+    return grad
