@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -118,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The process exit status (0 on success, 2 on bad input).
     """
+    # TensorFlow's C++ start-up chatter (CUDA probes on CPU machines) buries the output.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -147,4 +150,91 @@ def _cmd_code(args: argparse.Namespace) -> None:
         print(latent.average_codes(args.codes))
 
 
-_COMMANDS = {"code": _cmd_code}
+RUN_INFO_FILE = "facegen.json"
+
+
+def _run_info(model_path: Path) -> dict[str, Any]:
+    """Reads the ``facegen.json`` that ``train`` writes beside its models (empty if absent)."""
+    info_path = model_path.parent / RUN_INFO_FILE
+    if info_path.is_file():
+        return json.loads(info_path.read_text())
+    return {}
+
+
+def _load_model(path: Path, argument: str) -> Any:
+    import keras
+
+    import keras_facegen.layers  # noqa: F401  (registers the custom layers for loading)
+    import keras_facegen.models  # noqa: F401
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{argument}: no model file at {str(path)!r}")
+    return keras.saving.load_model(path, compile=False)
+
+
+def _latent_from(value: str, latent_dim: int, distribution: str, argument: str) -> Any:
+    """A latent from a hex code or an integer seed."""
+    from keras_facegen import latent
+
+    if value.lstrip("-").isdigit():
+        return latent.sample_latents(1, latent_dim, distribution, seed=int(value))[0]
+    try:
+        return latent.decode_hex(value, latent_dim=latent_dim)
+    except ValueError as error:
+        raise ValueError(
+            f"{argument}={value!r} is neither an integer seed nor a valid hex code: {error}"
+        ) from None
+
+
+def _cmd_sample(args: argparse.Namespace) -> None:
+    from keras_facegen import latent, sampling
+
+    generator = _load_model(args.model, "--model")
+    info = _run_info(args.model)
+    distribution = info.get("latent_distribution", "normal")
+    _, latent_dim = latent.as_generator(generator)
+    if args.rank:
+        disc_path = args.discriminator or args.model.parent / "discriminator.keras"
+        discriminator = _load_model(disc_path, "--discriminator")
+        ranking = sampling.rank_by_discriminator(
+            generator,
+            discriminator,
+            num_samples=args.num,
+            top_k=args.top_k,
+            seed=args.seed,
+            distribution=distribution,
+        )
+        path = sampling.save_ranked_sheet(ranking, args.out, top_k=args.top_k)
+        lowest = ", ".join(f"{s:.3f}" for s in ranking.lowest_scores)
+        highest = ", ".join(f"{s:.3f}" for s in ranking.highest_scores)
+        print(f"lowest 'real' probabilities: {lowest}")
+        print(f"highest 'real' probabilities: {highest}")
+    else:
+        z = latent.sample_latents(args.num, latent_dim, distribution, seed=args.seed)
+        images = latent.generate_images(generator, z)
+        rows = args.rows or max(1, int(round(args.num**0.5)))
+        path = sampling.save_image(sampling.image_grid(images, rows=rows), args.out)
+    print(f"wrote {path}")
+
+
+def _cmd_morph(args: argparse.Namespace) -> None:
+    from keras_facegen import latent, sampling
+
+    if args.hub:
+        from keras_facegen import hub
+
+        generator = hub.load_progan(args.hub)
+        distribution = "normal"
+    else:
+        generator = _load_model(args.model, "--model")
+        distribution = _run_info(args.model).get("latent_distribution", "normal")
+    _, latent_dim = latent.as_generator(generator)
+    start = _latent_from(args.start, latent_dim, distribution, "--from")
+    end = _latent_from(args.end, latent_dim, distribution, "--to")
+    path_latents = latent.morph_path(start, end, args.steps, method=args.method)
+    frames = latent.generate_images(generator, path_latents)
+    path = sampling.save_gif(frames, args.out, duration=args.duration)
+    print(f"wrote {path} ({len(frames)} frames, method={args.method})")
+
+
+_COMMANDS = {"code": _cmd_code, "morph": _cmd_morph, "sample": _cmd_sample}

@@ -147,7 +147,7 @@ def rank_by_discriminator(
     seed: int | None = None,
     latents: Any = None,
     batch_size: int = 64,
-    distribution: str = "normal",
+    distribution: str | None = None,
 ) -> Ranking:
     """Generates faces and sorts them by the discriminator's "real" probability.
 
@@ -162,7 +162,8 @@ def rank_by_discriminator(
         latents: Latents ``(N, D)`` to use instead of random ones.
         batch_size: Samples per generator / discriminator call.
         distribution: ``"normal"`` or ``"uniform"`` (``[-1, 1]``, the hex-code box) for random
-            latents.
+            latents; defaults to the generator's ``latent_distribution`` attribute if it has
+            one (the TF-Hub wrapper does), else ``"normal"``.
 
     Returns:
         A :class:`Ranking` sorted by ascending score (stable for ties).
@@ -194,6 +195,8 @@ def rank_by_discriminator(
                 "Cannot tell the generator's latent size: give it a latent_dim attribute or "
                 "pass latents."
             )
+        if distribution is None:
+            distribution = getattr(generator, "latent_distribution", None) or "normal"
         latents = sample_latents(num_samples, latent_dim, distribution, seed=seed)
     top_k = _check_count("top_k", top_k)
     if top_k > num_samples:

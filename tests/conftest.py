@@ -21,4 +21,5 @@ def _fresh_keras_state():
     np.random.seed(1234)
     yield
     keras.config.set_dtype_policy("float32")
-    keras.backend.clear_session()
+    # free_memory=False: a gc.collect() per test costs seconds with TensorFlow loaded.
+    keras.backend.clear_session(free_memory=False)

@@ -39,7 +39,9 @@ def tiny_discriminator(
     """(size, size, channels) images -> (N, logits); its last activation is named "features"."""
     init = keras.initializers.GlorotUniform(seed=seed)
     images = keras.Input((size, size, channels), name="images")
-    x = keras.layers.Conv2D(4, 3, strides=2, padding="same", kernel_initializer=init)(images)
+    x = keras.layers.Conv2D(
+        4, 3, strides=2, padding="same", use_bias=not batch_norm, kernel_initializer=init
+    )(images)
     if batch_norm:
         x = keras.layers.BatchNormalization()(x)
     x = keras.layers.LeakyReLU(0.2, name="features")(x)

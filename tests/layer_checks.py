@@ -53,11 +53,12 @@ def sgd_step(
     return before, after
 
 
-def input_gradient(fn: Any, x: np.ndarray) -> tuple[float, np.ndarray]:
-    """``(fn(x), d fn / d x)`` through keras_facegen's backend autodiff."""
+def input_gradient(fn: Any, x: np.ndarray, upstream: np.ndarray) -> tuple[float, np.ndarray]:
+    """Value and input gradient of ``sum(upstream * fn(x))`` through keras_facegen's autodiff."""
     from keras_facegen.backend import value_and_grad
 
-    value, grad = value_and_grad(fn)(ops.convert_to_tensor(x))
+    weights = ops.convert_to_tensor(upstream.astype("float32"))
+    value, grad = value_and_grad(lambda t: ops.sum(fn(t) * weights))(ops.convert_to_tensor(x))
     return float(to_numpy(value)), to_numpy(grad)
 
 

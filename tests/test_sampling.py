@@ -133,17 +133,17 @@ def test_image_grid_layout():
     np.testing.assert_array_equal(floats, np.zeros((2, 4, 3)))
 
 
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        ({"rows": 4}, r"rows must be an integer in \[1, 3\]"),
-        ({"padding": -1}, "padding must be a non-negative"),
-        ({"pad_value": 256}, r"pad_value must be an integer in \[0, 255\]"),
-    ],
-)
-def test_image_grid_bad_inputs(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        image_grid(np.zeros((3, 2, 2, 3)), **kwargs)
+IMAGE_GRID_BAD_INPUTS_CASES = [
+    ({"rows": 4}, r"rows must be an integer in \[1, 3\]"),
+    ({"padding": -1}, "padding must be a non-negative"),
+    ({"pad_value": 256}, r"pad_value must be an integer in \[0, 255\]"),
+]
+
+
+def test_image_grid_bad_inputs():
+    for kwargs, match in IMAGE_GRID_BAD_INPUTS_CASES:
+        with pytest.raises(ValueError, match=match):
+            image_grid(np.zeros((3, 2, 2, 3)), **kwargs)
 
 
 def test_image_grid_bad_shapes():
@@ -225,3 +225,22 @@ def test_ranked_sheet_rows(tmp_path):
         ranked_sheet(ranking, top_k=9)
     with pytest.raises(ValueError, match="needs a discriminator"):
         ranked_sheet(generator)
+
+
+def test_rank_uses_generator_latent_distribution():
+    model = tiny_generator()
+
+    class Wrapper:
+        latent_dim = LATENT_DIM
+        latent_distribution = "uniform"
+
+        def __call__(self, z):
+            return keras.ops.convert_to_numpy(model(z))
+
+    ranking = rank_by_discriminator(Wrapper(), sum_discriminator(), 6, 2, seed=4)
+    expected = np.random.default_rng(4).uniform(-1, 1, (6, LATENT_DIM)).astype("float32")
+    np.testing.assert_allclose(np.sort(ranking.latents, axis=0), np.sort(expected, axis=0))
+    normal = rank_by_discriminator(
+        Wrapper(), sum_discriminator(), 6, 2, seed=4, distribution="normal"
+    )
+    assert np.abs(normal.latents).max() > 1.0

@@ -51,8 +51,8 @@ def list_image_files(path: str | os.PathLike) -> list[Path]:
     """Lists the image files under a folder, recursively, in a stable sorted order.
 
     Args:
-        path: A folder. Files ending in one of :data:`IMAGE_EXTENSIONS` (any case) count, in
-            subfolders too; other files are ignored.
+        path: A folder (``~`` is expanded). Files ending in one of :data:`IMAGE_EXTENSIONS`
+            (any case) count, in subfolders too; other files are ignored.
 
     Returns:
         The image paths, sorted by their path relative to ``path``.
@@ -63,7 +63,7 @@ def list_image_files(path: str | os.PathLike) -> list[Path]:
     Example:
         >>> files = list_image_files("faces/")  # doctest: +SKIP
     """
-    root = Path(path)
+    root = Path(path).expanduser()
     if not root.exists():
         raise ValueError(f"`path` must be an existing folder of images, got {str(path)!r}.")
     if not root.is_dir():
@@ -190,7 +190,7 @@ def _decode_folder(
     if num_workers is None:
         num_workers = min(8, os.cpu_count() or 1)
     num_workers = _check_positive_int("num_workers", num_workers)
-    root = Path(path)
+    root = Path(path).expanduser()
     files = list_image_files(root)
     if not files:
         raise ValueError(

@@ -84,7 +84,7 @@ def synthetic_faces(
     Attributes (each a NumPy array of length ``num_images``):
 
     - ``yaw`` (float32 in [-1, 1]): head turn as seen by the viewer; negative faces the image's
-      left, positive its right, 0 looks straight out. ±1 is a turn of about 35°.
+      left, positive its right, 0 looks straight out. ±1 is a turn of about 40°.
     - ``smile`` (float32 in [-1, 1]): -1 a frown, 0 a straight mouth, 1 a broad smile.
     - ``hair_color`` (int32 in [0, 6)): an index into :data:`HAIR_PALETTE` (black, dark brown,
       light brown, red, blonde, grey).
@@ -290,7 +290,12 @@ def _ellipse_sd(x, y, cx, cy, ax, ay):
     # First-order distance (q - 1) / |grad q|: accurate within a pixel of the edge, which is all
     # the soft mask looks at.
     grad = np.sqrt((dx / ax) ** 2 + (dy / ay) ** 2)
-    return (q - 1) / (2 * grad + _F32(1e-6))
+    sd = (q - 1) / (2 * grad + _F32(1e-6))
+    # Far from thin ellipses the first-order distance is far too small; the distance to the
+    # bounding box is a lower bound that keeps every shape inside its box plus half a pixel,
+    # which the drawing windows rely on.
+    box = np.maximum((np.abs(dx) - 1) * ax, (np.abs(dy) - 1) * ay)
+    return np.maximum(sd, box, out=sd)
 
 
 def _rotated_ellipse_sd(x, y, cx, cy, ax, ay, angle):
@@ -413,7 +418,7 @@ def _render(p: dict[str, np.ndarray], resolution: int, out: np.ndarray) -> None:
         dx = (x - c(gaze_x)) / c(squash)
         dist = np.sqrt(dx * dx + (y - c(eye_y)) ** 2)
         canvas.paint(rows, cols, canvas.coverage(dist - 0.05) * white, canvas.lit(iris_rgb, cols))
-        canvas.paint(rows, cols, canvas.coverage(dist - 0.024) * white, canvas.lit(pupil_rgb, cols))
+        canvas.paint(rows, cols, canvas.coverage(dist - 0.028) * white, canvas.lit(pupil_rgb, cols))
         # Brows: the inner end drops for a frown and lifts for a smile.
         by = eye_y - 0.12 - 0.03 * p["eye_open"]
         sd = _rotated_ellipse_sd(
@@ -465,7 +470,7 @@ def _render(p: dict[str, np.ndarray], resolution: int, out: np.ndarray) -> None:
     # === Fringe: the front of the hair, down to a hairline set by `fringe` ===
     fringe = p["fringe"]
     fa, fb = a + 0.04, b + 0.07
-    rows, cols, x, y = canvas.window(cx - fa, cx + fa, cy - fb, cy)
+    rows, cols, x, y = canvas.window(cx - fa, cx + fa, cy - 0.03 - fb, cy - 0.03 + fb)
     hairline = (
         c(cy - b * (0.72 - 0.42 * fringe))
         + _F32(0.3) * c(b) * ((x - c(cx)) / c(a)) ** 2

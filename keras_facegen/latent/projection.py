@@ -97,9 +97,10 @@ def project(
     Minimises ``sum |G(z) - x| + norm_weight * | |z| - target_norm |`` per image with Adam on
     the latents (the TF-Hub ProGAN tutorial: Adam(0.01), 200 steps, ``target_norm =
     sqrt(latent_dim)``; the tutorial's ``MeanAbsoluteError(reduction="sum")`` averages over the
-    C channels first, so ``norm_weight=C`` reproduces its balance). Gradients come from :func:`keras_facegen.backend.value_and_grad`, so a
-    Keras generator works on TensorFlow, JAX and PyTorch. The images of a batch are optimised
-    together but independently (the loss is a sum and Adam is per coordinate).
+    C channels first, so ``norm_weight=C`` reproduces its balance). Gradients come from
+    :func:`keras_facegen.backend.value_and_grad`, so a Keras generator works on TensorFlow,
+    JAX and PyTorch. The images of a batch are optimised together but independently (the loss
+    is a sum and Adam is per coordinate).
 
     If ``generator`` has its own ``project`` method (e.g. the TF-Hub ProGAN wrapper), the call is
     delegated to ``generator.project(images, steps=..., learning_rate=..., norm_weight=...,

@@ -43,19 +43,19 @@ def test_encode_accepts_tensors_and_tolerance():
     assert encode_hex(z) == "ff00"
 
 
-@pytest.mark.parametrize(
-    "z, match",
-    [
-        (np.array([0.0, 1.5]), r"max \|z\| = 1.5"),
-        (np.array([np.nan, 0.0]), "finite"),
-        (np.array([np.inf]), "finite"),
-        (np.zeros((2, 2, 2)), r"\(N, D\)"),
-        (np.zeros(0), "D > 0"),
-    ],
-)
-def test_encode_bad_inputs(z, match):
-    with pytest.raises(ValueError, match=match):
-        encode_hex(z)
+ENCODE_BAD_INPUTS_CASES = [
+    (np.array([0.0, 1.5]), r"max \|z\| = 1.5"),
+    (np.array([np.nan, 0.0]), "finite"),
+    (np.array([np.inf]), "finite"),
+    (np.zeros((2, 2, 2)), r"\(N, D\)"),
+    (np.zeros(0), "D > 0"),
+]
+
+
+def test_encode_bad_inputs():
+    for z, match in ENCODE_BAD_INPUTS_CASES:
+        with pytest.raises(ValueError, match=match):
+            encode_hex(z)
 
 
 def test_encode_clip():
@@ -64,23 +64,23 @@ def test_encode_clip():
         encode_hex(np.array([np.nan]), clip=True)
 
 
-@pytest.mark.parametrize(
-    "code, kwargs, match",
-    [
-        ("0g", {}, r"'0g' contains non-hex characters 'g'"),
-        ("abc", {}, "3 digits; expected an even number"),
-        ("", {}, "must not be empty"),
-        ("   ", {}, "must not be empty"),
-        ("00ff", {"latent_dim": 3}, "4 digits; expected 6 for latent_dim=3"),
-        (12, {}, "non-empty list of hex codes; received 12"),
-        (["00", "0000"], {}, "same length"),
-        ([], {}, "non-empty list"),
-        ("00ff", {"latent_dim": 0}, "latent_dim must be a positive"),
-    ],
-)
-def test_decode_bad_inputs(code, kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        decode_hex(code, **kwargs)
+DECODE_BAD_INPUTS_CASES = [
+    ("0g", {}, r"'0g' contains non-hex characters 'g'"),
+    ("abc", {}, "3 digits; expected an even number"),
+    ("", {}, "must not be empty"),
+    ("   ", {}, "must not be empty"),
+    ("00ff", {"latent_dim": 3}, "4 digits; expected 6 for latent_dim=3"),
+    (12, {}, "non-empty list of hex codes; received 12"),
+    (["00", "0000"], {}, "same length"),
+    ([], {}, "non-empty list"),
+    ("00ff", {"latent_dim": 0}, "latent_dim must be a positive"),
+]
+
+
+def test_decode_bad_inputs():
+    for code, kwargs, match in DECODE_BAD_INPUTS_CASES:
+        with pytest.raises(ValueError, match=match):
+            decode_hex(code, **kwargs)
 
 
 def test_decode_with_latent_dim():

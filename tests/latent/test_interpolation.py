@@ -68,20 +68,20 @@ def test_slerp_zero_vector_raises():
         slerp(np.ones((2, 3)), np.array([[1.0, 0, 0], [0, 0, 0]]), 0.5)
 
 
-@pytest.mark.parametrize(
-    "a, b, t, match",
-    [
-        (np.ones(3), np.ones(4), 0.5, "same latent size"),
-        (np.ones((2, 3)), np.ones((3, 3)), 0.5, "same number"),
-        (np.ones((1, 2, 3)), np.ones(3), 0.5, r"\(N, D\)"),
-        (np.ones(3), np.ones(3), np.ones((2, 2)), "t must be a scalar or a 1-d"),
-        (np.array([np.nan, 1.0]), np.ones(2), 0.5, "finite"),
-    ],
-)
-def test_interpolation_bad_inputs(a, b, t, match):
-    for fn in (lerp, slerp):
-        with pytest.raises(ValueError, match=match):
-            fn(a, b, t)
+INTERPOLATION_BAD_INPUTS_CASES = [
+    (np.ones(3), np.ones(4), 0.5, "same latent size"),
+    (np.ones((2, 3)), np.ones((3, 3)), 0.5, "same number"),
+    (np.ones((1, 2, 3)), np.ones(3), 0.5, r"\(N, D\)"),
+    (np.ones(3), np.ones(3), np.ones((2, 2)), "t must be a scalar or a 1-d"),
+    (np.array([np.nan, 1.0]), np.ones(2), 0.5, "finite"),
+]
+
+
+def test_interpolation_bad_inputs():
+    for a, b, t, match in INTERPOLATION_BAD_INPUTS_CASES:
+        for fn in (lerp, slerp):
+            with pytest.raises(ValueError, match=match):
+                fn(a, b, t)
 
 
 def test_interpolate_hypersphere_matches_definition():
@@ -152,21 +152,21 @@ def test_morph_delegates():
     np.testing.assert_allclose(morph_path(a, b, 4, "hypersphere"), interpolate_hypersphere(a, b, 4))
 
 
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        ({"method": "circle"}, "method must be one of"),
-        ({"extend": "backward"}, "extend must be"),
-        ({"bound": 0.0}, "bound must be a positive"),
-        ({"bound": 0.1}, "inside the box"),
-        ({"num_steps": 1}, "num_steps must be at least 2"),
-        ({"num_steps": 2.5}, "num_steps must be an integer"),
-    ],
-)
-def test_morph_bad_inputs(kwargs, match):
-    args = {"num_steps": 4, **kwargs}
-    with pytest.raises(ValueError, match=match):
-        morph_path(np.array([0.0, 0.2]), np.array([0.5, 0.5]), **args)
+MORPH_BAD_INPUTS_CASES = [
+    ({"method": "circle"}, "method must be one of"),
+    ({"extend": "backward"}, "extend must be"),
+    ({"bound": 0.0}, "bound must be a positive"),
+    ({"bound": 0.1}, "inside the box"),
+    ({"num_steps": 1}, "num_steps must be at least 2"),
+    ({"num_steps": 2.5}, "num_steps must be an integer"),
+]
+
+
+def test_morph_bad_inputs():
+    for kwargs, match in MORPH_BAD_INPUTS_CASES:
+        args = {"num_steps": 4, **kwargs}
+        with pytest.raises(ValueError, match=match):
+            morph_path(np.array([0.0, 0.2]), np.array([0.5, 0.5]), **args)
 
 
 def test_morph_line_needs_distinct_single_latents():
