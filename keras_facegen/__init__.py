@@ -22,6 +22,7 @@ _SUBMODULES = (
     "losses",
     "models",
     "sampling",
+    "training",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

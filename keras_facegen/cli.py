@@ -150,11 +150,37 @@ def _cmd_code(args: argparse.Namespace) -> None:
         print(latent.average_codes(args.codes))
 
 
-RUN_INFO_FILE = "facegen.json"
+def _cmd_train(args: argparse.Namespace) -> None:
+    from keras_facegen import data, models, training
+
+    preset = models.get_preset(args.preset)
+    batch_size = args.batch_size or preset["batch_size"]
+    resolution = preset["resolution"]
+    if args.data == "synthetic":
+        images, _ = data.synthetic_faces(args.num_images, resolution=resolution, seed=args.seed)
+    else:
+        images = data.load_images(args.data, resolution)
+    gan = models.gan_from_preset(preset, matching=not args.no_matching, seed=args.seed)
+    result = training.train(
+        gan,
+        images,
+        args.out,
+        steps=args.steps,
+        batch_size=batch_size,
+        resume=args.resume,
+        sample_every=args.sample_every,
+        checkpoint_every=args.checkpoint_every,
+        seed=args.seed,
+        verbose=0 if args.quiet else 1,
+        info={"preset": args.preset, "data": args.data, "matching": not args.no_matching},
+    )
+    print(f"trained {result.steps} steps; wrote {result.generator_path}, {result.samples_path}")
 
 
 def _run_info(model_path: Path) -> dict[str, Any]:
     """Reads the ``facegen.json`` that ``train`` writes beside its models (empty if absent)."""
+    from keras_facegen.training import RUN_INFO_FILE
+
     info_path = model_path.parent / RUN_INFO_FILE
     if info_path.is_file():
         return json.loads(info_path.read_text())
@@ -237,4 +263,9 @@ def _cmd_morph(args: argparse.Namespace) -> None:
     print(f"wrote {path} ({len(frames)} frames, method={args.method})")
 
 
-_COMMANDS = {"code": _cmd_code, "morph": _cmd_morph, "sample": _cmd_sample}
+_COMMANDS = {
+    "code": _cmd_code,
+    "morph": _cmd_morph,
+    "sample": _cmd_sample,
+    "train": _cmd_train,
+}

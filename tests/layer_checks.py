@@ -72,3 +72,19 @@ def finite_difference_gradient(fn: Any, x: np.ndarray, step: float = 1e-6) -> np
         minus[index] -= step
         grad[index] = (fn(plus) - fn(minus)) / (2 * step)
     return grad
+
+
+def all_layers_model(batch_size: int | None = None) -> keras.Model:
+    """A small functional discriminator-like model using every keras_facegen layer once."""
+    from keras_facegen import layers
+
+    inputs = keras.Input((4, 4, 3), batch_size=batch_size)
+    x = layers.EqualizedConv2D(4, 3, activation="leaky_relu", lr_multiplier=0.5)(inputs)
+    x = layers.PixelNorm()(x)
+    x = layers.MinibatchStdDev(group_size=2, num_features=2)(x)
+    old = layers.EqualizedConv2D(3, 1, strides=2)(x)
+    new = layers.EqualizedConv2D(3, 3, strides=2, use_bias=False)(x)
+    x = layers.FadeIn(alpha=0.5, name="fade")([old, new])
+    x = keras.layers.Reshape((12,))(x)
+    outputs = layers.EqualizedDense(1, gain=1.0)(x)
+    return keras.Model(inputs, outputs)

@@ -4,8 +4,11 @@
 - :func:`load_images` reads a folder of images into a uint8 NumPy array.
 - :func:`image_folder` serves the same images as a batched ``tf.data.Dataset`` in [-1, 1]; it is
   the one place outside ``keras_facegen.backend`` that imports TensorFlow, lazily.
+- :class:`ShuffledBatches` serves an in-memory array in a seeded per-epoch order, so a resumed
+  run sees exactly the batches an uninterrupted one would.
 """
 
+from keras_facegen.data.batches import ShuffledBatches
 from keras_facegen.data.image_folder import (
     IMAGE_EXTENSIONS,
     image_folder,
@@ -18,6 +21,7 @@ __all__ = [
     "HAIR_PALETTE",
     "IMAGE_EXTENSIONS",
     "IRIS_PALETTE",
+    "ShuffledBatches",
     "image_folder",
     "list_image_files",
     "load_images",

