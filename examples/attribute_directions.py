@@ -4,7 +4,10 @@
    and report its held-out error.
 2. Train a DCGAN on the same faces (or load one with ``--generator``).
 3. Generate faces, label them with the classifier, and find each attribute's direction with
-   ``keras_facegen.latent.attribute_direction`` (mean difference and linear).
+   ``keras_facegen.latent.attribute_direction`` (mean difference and linear), plus a
+   "conditional" one: the linear direction with the other attributes' directions projected out.
+   The classifier also reads control attributes (``--controls``, skin tone and hair length by
+   default), so the sweep shows what else a direction changes.
 4. Sweep: add ``s * direction`` to fresh latents for several scales ``s`` (in standard
    deviations of the latent prior along the direction), generate, classify, and check that the
    mean prediction rises with ``s``. Prints a table and writes ``results.json``.
@@ -16,7 +19,7 @@
 A smoke test that runs in seconds (the numbers mean nothing):
 
     python examples/attribute_directions.py --steps 20 --classifier-steps 20 --resolution 16
-        --filters 8,8 --num-train 256 --classifier-faces 256 --num-labelled 64 --num-sweep 8
+        --filters 8,8 --num-train 256 --classifier-faces 256 --num-labelled 64 --num-sweep 8 --eager
 """
 
 from __future__ import annotations
@@ -35,11 +38,12 @@ from keras_facegen import data, latent, losses, models, sampling
 from keras_facegen.models.attributes import (
     attribute_classifier,
     attribute_targets,
+    conditional_direction,
     direction_sweep,
     predict_attributes,
 )
 
-METHODS = ("mean_difference", "linear")
+METHODS = ("mean_difference", "linear", "conditional")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -68,6 +72,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--attributes", default="yaw,smile", help="Comma-separated attributes to study."
     )
     parser.add_argument(
+        "--controls",
+        default="skin_tone,hair_length",
+        help="Comma-separated attributes the classifier also reads, to see what else a "
+        "direction changes (empty: none).",
+    )
+    parser.add_argument(
         "--classifier-steps", type=int, default=1500, help="Classifier training steps."
     )
     parser.add_argument(
@@ -79,10 +89,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--scales", default="-2,-1,0,1,2", help="Comma-separated sweep scales (latent stds)."
     )
     parser.add_argument(
-        "--strip-method", default="linear", choices=METHODS, help="Direction drawn in strips."
+        "--strip-method", default="conditional", choices=METHODS, help="Direction in the strips."
     )
     parser.add_argument("--strip-rows", type=int, default=4, help="Faces (rows) per strip.")
     parser.add_argument("--seed", type=int, default=0, help="Seed of data, latents and training.")
+    parser.add_argument(
+        "--eager",
+        action="store_true",
+        help="Run train steps eagerly (no XLA / tf.function compile): faster for a handful of "
+        "steps, as in a smoke test.",
+    )
     parser.add_argument("--out-dir", default="outputs/attribute_directions", help="Output folder.")
     return parser.parse_args(argv)
 
@@ -146,7 +162,7 @@ def train_classifier(args: argparse.Namespace, names: list[str], resolution: int
     train_x, test_x = images[held_out:], images[:held_out]
     train_y, test_y = targets[held_out:], targets[:held_out]
     classifier = attribute_classifier(resolution, attributes=names)
-    classifier.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    classifier.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse", run_eagerly=args.eager)
 
     def make_data(count: int, chunk: int) -> keras.utils.PyDataset:
         return _Targets(train_x, train_y, args.batch_size, count, args.seed + 100 + chunk)
@@ -204,7 +220,7 @@ def train_generator(args: argparse.Namespace, out_dir: Path) -> tuple[Any, str]:
             optimizer["learning_rate"], beta_1=optimizer["beta_1"], beta_2=optimizer["beta_2"]
         )
 
-    gan.compile(generator_optimizer=adam(), discriminator_optimizer=adam())
+    gan.compile(generator_optimizer=adam(), discriminator_optimizer=adam(), run_eagerly=args.eager)
     images, _ = data.synthetic_faces(args.num_train, args.resolution, seed=args.seed)
     print(
         f"training a {args.preset} DCGAN at {args.resolution}x{args.resolution} "
@@ -228,7 +244,7 @@ def train_generator(args: argparse.Namespace, out_dir: Path) -> tuple[Any, str]:
     return generator, preset["latent_distribution"]
 
 
-def load_generator(path: str) -> Any:
+def load_network(path: str) -> Any:
     import keras_facegen.layers  # noqa: F401  (registers the custom layers for loading)
 
     return keras.models.load_model(path, compile=False)
@@ -238,12 +254,14 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     keras.utils.set_random_seed(args.seed)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = [n.strip() for n in args.attributes.split(",") if n.strip()]
+    studied = [n.strip() for n in args.attributes.split(",") if n.strip()]
+    controls = [n.strip() for n in args.controls.split(",") if n.strip() and n not in studied]
+    names = studied + controls
     scales = _float_list(args.scales)
 
     # === A generator ===
     if args.generator is not None:
-        generator = load_generator(args.generator)
+        generator = load_network(args.generator)
         # A saved face DCGAN does not record its prior; this library's face presets use the
         # uniform box [-1, 1] (see keras_facegen.models.presets).
         distribution = models.get_preset(args.preset)["latent_distribution"]
@@ -256,7 +274,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
 
     # === The attribute classifier (on the generator's resolution) ===
     if args.classifier is not None:
-        classifier = load_generator(args.classifier)
+        classifier = load_network(args.classifier)
         classifier_error = None
     else:
         classifier, classifier_error = train_classifier(args, names, resolution)
@@ -278,6 +296,8 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         "latent_distribution": distribution,
         "resolution": resolution,
         "classifier_error": classifier_error,
+        "attributes": studied,
+        "controls": controls,
         "generated_label_mean": {n: float(labels[:, i].mean()) for i, n in enumerate(names)},
         "generated_label_std": {n: float(labels[:, i].std()) for i, n in enumerate(names)},
         "scales": scales,
@@ -286,12 +306,22 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         "num_sweep": args.num_sweep,
         "directions": {},
     }
+    linear = {
+        name: latent.attribute_direction(labelled, labels[:, i], method="linear")
+        for i, name in enumerate(names)
+    }
     directions: dict[str, dict[str, np.ndarray]] = {}
-    for i, name in enumerate(names):
+    for i, name in enumerate(studied):
         results["directions"][name] = {}
         directions[name] = {}
         for method in METHODS:
-            direction = latent.attribute_direction(labelled, labels[:, i], method=method)
+            if method == "conditional":
+                others = [linear[other] for other in names if other != name]
+                direction = conditional_direction(
+                    linear[name], np.reshape(others, (-1, latent_dim))
+                )
+            else:
+                direction = latent.attribute_direction(labelled, labels[:, i], method=method)
             sweep = direction_sweep(
                 generator,
                 classifier,
@@ -310,25 +340,39 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
                 "std_prediction": summary[name]["std"],
                 "monotonic": summary[name]["monotonic"],
                 "rise": summary[name]["mean"][-1] - summary[name]["mean"][0],
+                # What else moves: each other classifier output's mean at every scale.
                 "other_attributes": {
                     other: summary[other]["mean"] for other in names if other != name
                 },
             }
 
-    # === Table ===
-    header = "direction".ljust(24) + "".join(f"s={s:+g}".rjust(9) for s in scales)
+    # === Tables ===
+    header = "direction".ljust(26) + "".join(f"s={s:+g}".rjust(8) for s in scales)
     print(f"\nmean classifier prediction of the attribute vs scale (M={args.num_sweep} faces)")
     print(header + "  monotonic")
-    for name in names:
+    for name in studied:
         for method in METHODS:
             row = results["directions"][name][method]
-            cells = "".join(f"{v:9.3f}" for v in row["mean_prediction"])
-            print(f"{name} / {method}".ljust(24) + cells + f"  {row['monotonic']}")
+            cells = "".join(f"{v:8.3f}" for v in row["mean_prediction"])
+            print(f"{name} / {method}".ljust(26) + cells + f"  {row['monotonic']}")
+    print("\nchange of every classifier output from the lowest to the highest scale")
+    print("direction".ljust(26) + "".join(n.rjust(12) for n in names))
+    for name in studied:
+        for method in METHODS:
+            row = results["directions"][name][method]
+            changes = [
+                row["rise"]
+                if other == name
+                else row["other_attributes"][other][-1] - row["other_attributes"][other][0]
+                for other in names
+            ]
+            cells = "".join(f"{v:+12.3f}" for v in changes)
+            print(f"{name} / {method}".ljust(26) + cells)
 
     # === Strips: rows are faces, columns the scales ===
     strips = {}
     rows = max(1, min(args.strip_rows, args.num_sweep))
-    for name in names:
+    for name in studied:
         direction = directions[name][args.strip_method]
         moved = np.stack(
             [

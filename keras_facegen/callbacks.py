@@ -28,7 +28,9 @@ def _positive_int(value: Any, argument: str, allow_none: bool = False) -> int | 
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"Expected `{argument}` to be a positive int; received {argument}={value!r}.")
+        raise ValueError(
+            f"Expected `{argument}` to be a positive int; received {argument}={value!r}."
+        )
     return int(value)
 
 

@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--steps", type=int, default=2000, help="total training steps")
     train.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
+    train.add_argument(
+        "--resolution", type=int, default=None, help="image size (default: the preset's)"
+    )
     train.add_argument("--out", type=Path, default=Path("runs/facegen"), help="output folder")
     train.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
     train.add_argument(
@@ -151,16 +154,22 @@ def _cmd_code(args: argparse.Namespace) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
+    import keras
+
     from keras_facegen import data, models, training
 
+    # --seed fixes the whole run: initial weights, data order, latents.
+    keras.utils.set_random_seed(args.seed)
     preset = models.get_preset(args.preset)
     batch_size = args.batch_size or preset["batch_size"]
-    resolution = preset["resolution"]
+    resolution = args.resolution or preset["resolution"]
     if args.data == "synthetic":
         images, _ = data.synthetic_faces(args.num_images, resolution=resolution, seed=args.seed)
     else:
         images = data.load_images(args.data, resolution)
-    gan = models.gan_from_preset(preset, matching=not args.no_matching, seed=args.seed)
+    gan = models.gan_from_preset(
+        preset, matching=not args.no_matching, resolution=resolution, seed=args.seed
+    )
     result = training.train(
         gan,
         images,
@@ -269,3 +278,7 @@ _COMMANDS = {
     "sample": _cmd_sample,
     "train": _cmd_train,
 }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

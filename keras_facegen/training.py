@@ -63,6 +63,24 @@ def _positive(value: Any, argument: str) -> int:
     return value
 
 
+def _steps_done(gan: keras.Model) -> int:
+    return int(keras.ops.convert_to_numpy(gan.generator_optimizer.iterations))
+
+
+def _segments(done: int, steps: int, every: int) -> list[tuple[int, int]]:
+    """``(steps_per_epoch, epochs)`` runs from step ``done`` to ``steps``, aligned to ``every``."""
+    segments = []
+    boundary = min(steps, -(-done // every) * every)
+    if boundary > done:
+        segments.append((boundary - done, 1))
+    full, rest = divmod(steps - boundary, every)
+    if full:
+        segments.append((every, full))
+    if rest:
+        segments.append((rest, 1))
+    return segments
+
+
 def train(
     gan: keras.Model,
     images: Any,
@@ -80,9 +98,10 @@ def train(
 ) -> TrainResult:
     """Trains a compiled GAN for exactly ``steps`` steps, resumably, and saves the results.
 
-    Training runs in epochs of ``checkpoint_every`` steps over :class:`ShuffledBatches`; a
-    checkpoint is written at the end of each, so ``resume=True`` continues after the last one
-    with the same data order and random state as an uninterrupted run.
+    Training runs in epochs of ``checkpoint_every`` steps over :class:`ShuffledBatches` (the
+    last one shorter if needed); a checkpoint is written at the end of each, so
+    ``resume=True`` continues from the step counter of the last one with the same data order
+    and random state as an uninterrupted run.
 
     Args:
         gan: A compiled :class:`~keras_facegen.models.GAN`.
@@ -116,43 +135,42 @@ def train(
     sample_every = _positive(sample_every or checkpoint_every, "sample_every")
     out = Path(out)
     checkpoint_dir = out / "checkpoint"
-    initial_epoch = 0
+    done = 0
     if resume:
         if not (checkpoint_dir / CHECKPOINT_FILE).is_file():
             raise FileNotFoundError(
                 f"--resume: no checkpoint at {str(checkpoint_dir / CHECKPOINT_FILE)!r}; "
                 "start without resume, or point `out` at an earlier run."
             )
-        initial_epoch = resume_from(gan, checkpoint_dir)
-    full_epochs, rest = divmod(steps, checkpoint_every)
-    if initial_epoch * checkpoint_every > steps:
+        resume_from(gan, checkpoint_dir)
+        done = _steps_done(gan)
+    if done > steps:
         raise ValueError(
-            f"The checkpoint in {str(checkpoint_dir)!r} is already past steps={steps}."
+            f"The checkpoint in {str(checkpoint_dir)!r} is {done} steps in, already past "
+            f"steps={steps}."
         )
     callbacks = [
         SampleGrid(out / "samples", every_n_steps=sample_every, num_images=num_samples, seed=seed),
         GANCheckpoint(checkpoint_dir),
     ]
     history: dict[str, list[float]] = {}
-
-    def run(steps_per_epoch: int, first: int, last: int) -> None:
-        batches = ShuffledBatches(
-            images,
-            batch_size,
-            seed=seed,
-            steps_per_epoch=steps_per_epoch,
-            start=first * checkpoint_every,
-        )
+    # Epochs end (and checkpoints are written) at multiples of checkpoint_every, whatever step
+    # a resumed run starts from; the data stream is indexed by step, so it lines up too.
+    start = done
+    for steps_per_epoch, epochs in _segments(done, steps, checkpoint_every):
+        batches = ShuffledBatches(images, batch_size, seed=seed, start=start)
+        # The stream fixes the batch order; steps_per_epoch cuts it into checkpoint intervals.
         fitted = gan.fit(
-            batches, epochs=last, initial_epoch=first, callbacks=callbacks, verbose=verbose
+            batches,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,
         )
         for key, values in fitted.history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
-
-    if initial_epoch < full_epochs:
-        run(checkpoint_every, initial_epoch, full_epochs)
-    if rest and initial_epoch <= full_epochs:
-        run(rest, full_epochs, full_epochs + 1)
+        start += steps_per_epoch * epochs
 
     out.mkdir(parents=True, exist_ok=True)
     generator_path = out / "generator.keras"
@@ -164,7 +182,7 @@ def train(
     samples_path = save_image(
         image_grid(samples, rows=max(1, round(math.sqrt(num_samples)))), out / "samples.png"
     )
-    total = int(keras.ops.convert_to_numpy(gan.generator_optimizer.iterations))
+    total = _steps_done(gan)
     run_info = {
         "latent_dim": gan.latent_dim,
         "latent_distribution": gan.latent_distribution,

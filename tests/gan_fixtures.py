@@ -1,4 +1,4 @@
-"""Tiny generator/discriminator pairs and data for the GAN tests (importable as ``gan_fixtures``)."""
+"""Tiny generators, discriminators and images for the GAN tests (module ``gan_fixtures``)."""
 
 from __future__ import annotations
 

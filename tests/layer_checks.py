@@ -10,9 +10,8 @@ from typing import Any
 
 import keras
 import numpy as np
-from keras import ops
-
 from helpers import to_numpy
+from keras import ops
 
 MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
 

@@ -56,8 +56,9 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path):
     initial_epoch = callbacks.resume_from(resumed, tmp_path / "ckpt")
     assert initial_epoch == 2
     assert int(to_numpy(resumed.optimizer.iterations)) == 4
-    resumed.fit(images, batch_size=4, epochs=3, initial_epoch=initial_epoch, shuffle=False,
-                verbose=0)
+    resumed.fit(
+        images, batch_size=4, epochs=3, initial_epoch=initial_epoch, shuffle=False, verbose=0
+    )
     for a, b in zip(_state(uninterrupted), _state(resumed)):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
 

@@ -4,8 +4,8 @@
 - :func:`load_images` reads a folder of images into a uint8 NumPy array.
 - :func:`image_folder` serves the same images as a batched ``tf.data.Dataset`` in [-1, 1]; it is
   the one place outside ``keras_facegen.backend`` that imports TensorFlow, lazily.
-- :class:`ShuffledBatches` serves an in-memory array in a seeded per-epoch order, so a resumed
-  run sees exactly the batches an uninterrupted one would.
+- :class:`ShuffledBatches` serves an in-memory array as an endless, seeded stream of batches, so a
+  resumed run sees exactly the batches an uninterrupted one would.
 """
 
 from keras_facegen.data.batches import ShuffledBatches

@@ -17,31 +17,31 @@ def _count(value: Any, argument: str, minimum: int) -> int:
 
 
 class ShuffledBatches(keras.utils.PyDataset):
-    """Batches of an image array in an order fixed by the seed alone, for exact resume.
+    """An endless stream of image batches whose order is fixed by the seed, for exact resume.
 
-    The batches form one endless stream: pass ``p`` over the data is the permutation
-    ``numpy.random.default_rng([seed, p])``, cut into ``N // batch_size`` batches (the last
-    partial batch of a pass is dropped, so every batch is full). Each epoch serves the next
-    ``steps_per_epoch`` batches of the stream, starting at batch ``start``. A run resumed
-    after ``k`` steps (``ShuffledBatches(..., start=k)``) sees exactly the batches the
-    uninterrupted run would have seen, on every backend.
+    Pass ``p`` over the data is the permutation ``numpy.random.default_rng([seed, p])``, cut
+    into ``N // batch_size`` batches (the last partial batch of a pass is dropped, so every
+    batch is full); pass after pass they form one endless stream. Item ``i`` of the dataset is
+    stream batch ``start + i``. The dataset holds no epoch state (Keras peeks at batches and
+    calls the epoch hooks on its own schedule), so fit it with ``steps_per_epoch`` and
+    ``shuffle=False``: a run resumed after ``k`` steps with ``ShuffledBatches(..., start=k)``
+    then sees exactly the batches the uninterrupted run would have seen, on every backend.
 
     Args:
         images: ``(N, H, W, C)`` images: floats in [-1, 1], or uint8 in [0, 255] (converted
             batch by batch, so a large uint8 dataset stays small in memory).
         batch_size: Images per batch (at most ``N``).
         seed: Seed of the shuffling.
-        steps_per_epoch: Batches per epoch; default one pass, ``N // batch_size``.
         start: Index of the first batch in the stream (the steps already trained).
         **kwargs: ``keras.utils.PyDataset`` arguments (``workers``, ...).
 
     Raises:
-        ValueError: On a bad shape, batch size, step count or start.
+        ValueError: On a bad shape, batch size or start.
 
     Example:
         >>> images, _ = synthetic_faces(1000, 64)
-        >>> batches = ShuffledBatches(images, batch_size=64, seed=0, steps_per_epoch=100)
-        >>> gan.fit(batches, epochs=5)  # doctest: +SKIP
+        >>> batches = ShuffledBatches(images, batch_size=64, seed=0)
+        >>> gan.fit(batches, steps_per_epoch=100, epochs=5, shuffle=False)  # doctest: +SKIP
     """
 
     def __init__(
@@ -49,7 +49,6 @@ class ShuffledBatches(keras.utils.PyDataset):
         images: Any,
         batch_size: int,
         seed: int = 0,
-        steps_per_epoch: int | None = None,
         start: int = 0,
         **kwargs: Any,
     ) -> None:
@@ -69,11 +68,6 @@ class ShuffledBatches(keras.utils.PyDataset):
         self.batch_size = batch_size
         self.seed = int(seed)
         self.batches_per_pass = len(images) // batch_size
-        self.steps_per_epoch = _count(
-            self.batches_per_pass if steps_per_epoch is None else steps_per_epoch,
-            "steps_per_epoch",
-            1,
-        )
         self.start = _count(start, "start", 0)
         self._pass: tuple[int, np.ndarray] | None = None
 
@@ -87,7 +81,7 @@ class ShuffledBatches(keras.utils.PyDataset):
         """Row indices of batch ``position`` of the stream (sorted).
 
         Args:
-            position: Index of the batch in the whole stream (not within an epoch).
+            position: Index of the batch in the whole stream.
 
         Returns:
             ``batch_size`` row indices into ``images``.
@@ -96,18 +90,16 @@ class ShuffledBatches(keras.utils.PyDataset):
         order = self._permutation(pass_index)
         return np.sort(order[offset * self.batch_size : (offset + 1) * self.batch_size])
 
-    def __len__(self) -> int:
-        return self.steps_per_epoch
+    @property
+    def num_batches(self) -> None:
+        """``None``: the stream is endless (``fit`` needs ``steps_per_epoch``)."""
+        return None
 
     def __getitem__(self, index: int) -> np.ndarray:
-        """Returns batch ``index`` of the current epoch as float32 in [-1, 1]."""
-        if not 0 <= index < self.steps_per_epoch:
-            raise IndexError(f"batch index {index} out of range [0, {self.steps_per_epoch}).")
+        """Returns stream batch ``start + index`` as float32 in [-1, 1]."""
+        if index < 0:
+            raise IndexError(f"batch index {index} must be >= 0.")
         batch = self.images[self.batch_indices(self.start + index)]
         if batch.dtype == np.uint8:
             return batch.astype("float32") / 127.5 - 1.0
         return batch.astype("float32", copy=False)
-
-    def on_epoch_end(self) -> None:
-        """Moves on to the next ``steps_per_epoch`` batches of the stream."""
-        self.start += self.steps_per_epoch

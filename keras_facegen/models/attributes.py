@@ -22,6 +22,7 @@ __all__ = [
     "DirectionSweep",
     "attribute_classifier",
     "attribute_targets",
+    "conditional_direction",
     "direction_sweep",
     "predict_attributes",
 ]
@@ -191,6 +192,50 @@ def predict_attributes(classifier: Any, images: Any, batch_size: int = 64) -> np
     if not chunks:
         raise ValueError("images must hold at least one image; received an empty batch.")
     return np.concatenate(chunks)
+
+
+def conditional_direction(direction: Any, others: Any) -> np.ndarray:
+    """Removes from a direction everything along other attributes' directions.
+
+    Directions found from labels are often entangled: if darker generated faces also read as
+    smiling, the smile direction darkens the skin too. Projecting out the other attributes'
+    directions (the "conditional manipulation" of InterFaceGAN, Shen et al., 2020) keeps the
+    part that moves this attribute alone, to first order.
+
+    Args:
+        direction: The direction ``(D,)`` to clean.
+        others: Directions ``(K, D)`` (or one ``(D,)``) to remove; they need not be orthogonal.
+
+    Returns:
+        float32 unit vector ``(D,)`` orthogonal to every row of ``others``.
+
+    Raises:
+        ValueError: On mismatched sizes, or if ``direction`` lies in the span of ``others``.
+
+    Example:
+        >>> conditional_direction([1.0, 1.0], [[0.0, 1.0]]).tolist()
+        [1.0, 0.0]
+    """
+    direction = np.asarray(keras.ops.convert_to_numpy(direction), dtype=np.float64).reshape(-1)
+    others = np.asarray(keras.ops.convert_to_numpy(others), dtype=np.float64)
+    if others.size == 0:
+        others = np.zeros((0, direction.shape[0]))
+    others = others.reshape(-1, others.shape[-1])
+    if others.shape[0] and others.shape[1] != direction.shape[0]:
+        raise ValueError(
+            f"others must have the direction's size {direction.shape[0]}; received others with "
+            f"shape {others.shape}."
+        )
+    if others.shape[0]:
+        basis, _ = np.linalg.qr(others.T)  # (D, K), orthonormal columns spanning `others`
+        direction = direction - basis @ (basis.T @ direction)
+    norm = float(np.linalg.norm(direction))
+    if not np.isfinite(norm) or norm < 1e-6:
+        raise ValueError(
+            "The direction lies in the span of the other directions: nothing is left after "
+            "projecting them out."
+        )
+    return (direction / norm).astype(np.float32)
 
 
 @dataclasses.dataclass

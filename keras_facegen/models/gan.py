@@ -262,7 +262,9 @@ class GAN(GANTrainer, keras.Model):
 
         self._views = _Views()
         feature_names = tuple(
-            dict.fromkeys(t.feature_layer for t in penalty_terms + matching_terms if t.feature_layer)
+            dict.fromkeys(
+                t.feature_layer for t in penalty_terms + matching_terms if t.feature_layer
+            )
         )
         if feature_names:
             self._views.features = _feature_view(discriminator, feature_names)
@@ -597,9 +599,7 @@ class GAN(GANTrainer, keras.Model):
             real_logits, real_features = keras.tree.map_structure(
                 ops.stop_gradient, self._discriminate(real)
             )
-        loss = ops.cast(
-            self.adversarial_loss.generator_loss(fake_logits, real_logits), "float32"
-        )
+        loss = ops.cast(self.adversarial_loss.generator_loss(fake_logits, real_logits), "float32")
         inputs = TermInputs(
             real_images=real,
             fake_images=fake,

@@ -128,8 +128,9 @@ def test_example_smoke(tmp_path, capsys):
             "--classifier-faces", "40",
             "--num-labelled", "32",
             "--num-sweep", "4",
-            "--scales", "-1,0,1",
+            "--scales=-1,0,1",
             "--strip-rows", "2",
+            "--eager",
             "--out-dir", str(out_dir),
         ]
     )  # fmt: skip
@@ -144,16 +145,26 @@ def test_example_smoke(tmp_path, capsys):
     assert results["latent_dim"] == 16
     assert results["latent_distribution"] == "uniform"
     assert results["resolution"] == 16
-    assert set(results["classifier_error"]) == {"yaw", "smile"}
+    assert results["attributes"] == ["yaw", "smile"]
+    assert results["controls"] == ["skin_tone", "hair_length"]
+    assert set(results["classifier_error"]) == {"yaw", "smile", "skin_tone", "hair_length"}
     assert set(results["directions"]) == {"yaw", "smile"}
     for name in ("yaw", "smile"):
-        for method in ("mean_difference", "linear"):
+        conditional = np.array(results["directions"][name]["conditional"]["direction"])
+        for method in ("mean_difference", "linear", "conditional"):
             row = results["directions"][name][method]
+            others = {"yaw", "smile", "skin_tone", "hair_length"} - {name}
+            assert set(row["other_attributes"]) == others
+            assert all(len(v) == 3 for v in row["other_attributes"].values())
             assert len(row["mean_prediction"]) == 3
             assert len(row["direction"]) == 16
             np.testing.assert_allclose(np.linalg.norm(row["direction"]), 1.0, rtol=1e-5)
             assert isinstance(row["monotonic"], bool)
             assert row["monotonic"] == bool(np.all(np.diff(row["mean_prediction"]) > 0))
+        # The conditional direction has nothing along the other attribute's linear direction.
+        other = "smile" if name == "yaw" else "yaw"
+        other_linear = np.array(results["directions"][other]["linear"]["direction"])
+        np.testing.assert_allclose(conditional @ other_linear, 0.0, atol=1e-5)
     for name in ("yaw", "smile"):
         with Image.open(out_dir / f"strip_{name}.png") as strip:
             # 2 rows x 3 scales of 16x16 faces with 2-pixel padding.
@@ -170,7 +181,7 @@ def test_example_smoke(tmp_path, capsys):
     assert reused["classifier_error"] is None
     assert reused["generator"] == args.generator
     for name in ("yaw", "smile"):
-        for method in ("mean_difference", "linear"):
+        for method in ("mean_difference", "linear", "conditional"):
             # Same generator and classifier, same seeds: the same numbers.
             np.testing.assert_allclose(
                 reused["directions"][name][method]["mean_prediction"],

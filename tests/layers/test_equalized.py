@@ -3,10 +3,10 @@ import math
 import keras
 import numpy as np
 import pytest
-
 from helpers import to_numpy
-from keras_facegen.layers import EqualizedConv2D, EqualizedDense
 from layer_checks import keras_layer_test, sgd_step
+
+from keras_facegen.layers import EqualizedConv2D, EqualizedDense
 
 
 def leaky_relu(x):
@@ -266,7 +266,11 @@ def test_conv_rejects_bad_arguments(kwargs, message):
 @pytest.mark.parametrize(
     ("layer", "shape", "message"),
     [
-        (EqualizedConv2D(2, 3), (2, 4, 4), r"EqualizedConv2D expects inputs of rank 4.*\(2, 4, 4\)"),
+        (
+            EqualizedConv2D(2, 3),
+            (2, 4, 4),
+            r"EqualizedConv2D expects inputs of rank 4.*\(2, 4, 4\)",
+        ),
         (EqualizedConv2D(2, 3), (2, 4, 4, None), r"needs a known last \(channels\) axis"),
         (EqualizedDense(2), (5,), r"EqualizedDense expects inputs of rank >= 2.*\(5,\)"),
         (EqualizedDense(2), (None, None), r"EqualizedDense needs a known last"),

@@ -1,10 +1,10 @@
 import keras
 import numpy as np
 import pytest
-
 from helpers import to_numpy
-from keras_facegen.layers import FadeIn
 from layer_checks import input_gradient, keras_layer_test
+
+from keras_facegen.layers import FadeIn
 
 
 def test_blends_old_and_new():

@@ -1,10 +1,10 @@
 import keras
 import numpy as np
 import pytest
-
 from helpers import to_numpy
-from keras_facegen.layers import MinibatchStdDev
 from layer_checks import finite_difference_gradient, input_gradient, keras_layer_test
+
+from keras_facegen.layers import MinibatchStdDev
 
 
 def minibatch_std_dev_reference(x, group_size=4, num_features=1):

@@ -1,10 +1,10 @@
 import keras
 import numpy as np
 import pytest
-
 from helpers import to_numpy
-from keras_facegen.layers import PixelNorm
 from layer_checks import finite_difference_gradient, input_gradient, keras_layer_test
+
+from keras_facegen.layers import PixelNorm
 
 
 def pixel_norm_reference(x, epsilon=1e-8):
@@ -81,5 +81,7 @@ def test_rejects_bad_epsilon(epsilon):
 
 
 def test_rejects_scalar_input():
-    with pytest.raises(ValueError, match=r"PixelNorm expects inputs of rank >= 1.*input_shape=\(\)"):
+    with pytest.raises(
+        ValueError, match=r"PixelNorm expects inputs of rank >= 1.*input_shape=\(\)"
+    ):
         PixelNorm().build(())

@@ -1,11 +1,11 @@
+import helpers
 import keras
 import numpy as np
 import pytest
-
-import helpers
 from helpers import to_numpy
-from keras_facegen import layers
 from layer_checks import all_layers_model
+
+from keras_facegen import layers
 
 
 def _randomized(model):

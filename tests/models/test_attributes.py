@@ -13,6 +13,7 @@ from keras_facegen.models.attributes import (
     DirectionSweep,
     attribute_classifier,
     attribute_targets,
+    conditional_direction,
     direction_sweep,
     predict_attributes,
 )
@@ -156,3 +157,24 @@ def test_direction_sweep_rejects_bad_arguments():
             std_predictions=np.zeros((1, 1)),
             attribute_names=("a",),
         ).means("b")
+
+
+def test_conditional_direction_projects_out_other_directions():
+    rng = np.random.default_rng(3)
+    others = rng.standard_normal((2, 6))
+    direction = rng.standard_normal(6)
+    cleaned = conditional_direction(direction, others)
+    assert cleaned.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(cleaned), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(others @ cleaned, [0.0, 0.0], atol=1e-6)
+    # What is left is the residual of a least-squares fit of `direction` on `others`.
+    coef, *_ = np.linalg.lstsq(others.T, direction, rcond=None)
+    residual = direction - others.T @ coef
+    np.testing.assert_allclose(cleaned, residual / np.linalg.norm(residual), atol=1e-6)
+    # Nothing to remove: the direction is only normalised.
+    np.testing.assert_allclose(conditional_direction([3.0, 4.0], np.zeros((0, 2))), [0.6, 0.8])
+    np.testing.assert_allclose(conditional_direction([1.0, 1.0], [0.0, 2.0]), [1.0, 0.0])
+    with pytest.raises(ValueError, match="span"):
+        conditional_direction([1.0, 2.0], [[2.0, 4.0]])
+    with pytest.raises(ValueError, match="size"):
+        conditional_direction([1.0, 2.0], [[1.0, 0.0, 0.0]])

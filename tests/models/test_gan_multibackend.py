@@ -45,8 +45,9 @@ def test_one_train_step_gives_the_same_weights_on_every_backend(tmp_path):
     results = {}
     for backend in BACKENDS:
         output = str(tmp_path / f"{backend}.npz")
-        run_python(_ONE_STEP.format(inputs=str(tmp_path / "inputs.npz"), output=output),
-                   backend=backend)
+        run_python(
+            _ONE_STEP.format(inputs=str(tmp_path / "inputs.npz"), output=output), backend=backend
+        )
         results[backend] = dict(np.load(output))
     reference = results["tensorflow"]
     assert not np.allclose(reference["g0"], inputs["g0"])  # the step did something
@@ -55,7 +56,10 @@ def test_one_train_step_gives_the_same_weights_on_every_backend(tmp_path):
         assert set(results[backend]) == set(reference)
         for key, value in reference.items():
             np.testing.assert_allclose(
-                results[backend][key], value, atol=1e-4, rtol=1e-4,
+                results[backend][key],
+                value,
+                atol=1e-4,
+                rtol=1e-4,
                 err_msg=f"{key} differs between tensorflow and {backend}",
             )
 

@@ -39,12 +39,8 @@ class GANTrainer:
         with torch.enable_grad():
             loss, aux = loss_fn()
             scaled = optimizer.scale_loss(loss)
-            grads = torch.autograd.grad(
-                scaled, [v.value for v in variables], allow_unused=True
-            )
-        grads = [
-            torch.zeros_like(v.value) if g is None else g for g, v in zip(grads, variables)
-        ]
+            grads = torch.autograd.grad(scaled, [v.value for v in variables], allow_unused=True)
+        grads = [torch.zeros_like(v.value) if g is None else g for g, v in zip(grads, variables)]
         with torch.no_grad():
             optimizer.apply(grads, variables)
         return loss.detach(), _detach(aux)

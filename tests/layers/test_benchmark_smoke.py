@@ -1,0 +1,22 @@
+import importlib.util
+
+import keras
+from helpers import REPO_ROOT
+
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location(
+        "benchmarks_layers", REPO_ROOT / "benchmarks" / "layers.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_benchmark_runs_on_the_active_backend(capsys):
+    (result,) = _load_benchmark().main(["--quick"])
+    assert result["backend"] == keras.backend.backend()
+    assert result["conv2d_ms"] > 0 and result["equalized_conv2d_ms"] > 0
+    ratio = result["equalized_conv2d_ms"] / result["conv2d_ms"]
+    assert abs(result["ratio"] - ratio) < 1e-12
+    assert f"ratio {ratio:.3f}" in capsys.readouterr().out
