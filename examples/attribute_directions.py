@@ -96,8 +96,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--eager",
         action="store_true",
-        help="Run train steps eagerly (no XLA / tf.function compile): faster for a handful of "
-        "steps, as in a smoke test.",
+        help="Run train steps eagerly (no tf.function compile): faster for a handful of steps "
+        "on TensorFlow and PyTorch, as in a smoke test; slower on JAX, which then compiles op "
+        "by op.",
     )
     parser.add_argument("--out-dir", default="outputs/attribute_directions", help="Output folder.")
     return parser.parse_args(argv)

@@ -60,3 +60,12 @@ def face_like_images(num: int = 16, size: int = 8, channels: int = 3, seed: int 
     )
     images = blob[..., None] * rng.uniform(0.5, 1.0, (num, 1, 1, channels))
     return (images * 2.0 - 1.0).astype("float32")
+
+
+def fast_compile_kwargs() -> dict:
+    """``compile`` arguments that keep tiny test runs quick on the active backend.
+
+    XLA compiles every new JAX train step for seconds, far longer than the few tiny steps a
+    test runs; the jitted path is covered by the tests that keep the default.
+    """
+    return {"jit_compile": False} if keras.backend.backend() == "jax" else {}

@@ -20,7 +20,7 @@ def _gan(**kwargs):
         seed=3,
         **kwargs,
     )
-    gan.compile()
+    gan.compile(**F.fast_compile_kwargs())
     return gan
 
 

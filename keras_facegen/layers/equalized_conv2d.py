@@ -43,7 +43,7 @@ class EqualizedConv2D(keras.layers.Layer):
     Example:
         >>> import numpy as np
         >>> layer = EqualizedConv2D(16, 3, strides=2, activation="leaky_relu")
-        >>> layer(np.zeros((2, 8, 8, 3), "float32")).shape
+        >>> tuple(layer(np.zeros((2, 8, 8, 3), "float32")).shape)
         (2, 4, 4, 16)
     """
 

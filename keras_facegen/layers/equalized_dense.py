@@ -39,7 +39,7 @@ class EqualizedDense(keras.layers.Layer):
     Example:
         >>> import numpy as np
         >>> layer = EqualizedDense(8, activation="leaky_relu")
-        >>> layer(np.zeros((2, 16), "float32")).shape
+        >>> tuple(layer(np.zeros((2, 16), "float32")).shape)
         (2, 8)
     """
 

@@ -56,7 +56,7 @@ class MinibatchStdDev(keras.layers.Layer):
     Example:
         >>> import numpy as np
         >>> x = np.random.normal(size=(8, 4, 4, 6)).astype("float32")
-        >>> MinibatchStdDev(group_size=4, num_features=2)(x).shape
+        >>> tuple(MinibatchStdDev(group_size=4, num_features=2)(x).shape)
         (8, 4, 4, 8)
     """
 

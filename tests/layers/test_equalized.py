@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 from helpers import to_numpy
-from layer_checks import keras_layer_test, sgd_step
+from layer_checks import MIXED_POLICIES, keras_layer_test, sgd_step
 
 from keras_facegen.layers import EqualizedConv2D, EqualizedDense
 
@@ -155,7 +155,7 @@ def test_conv_sgd_step_updates_every_weight_by_its_gradient():
     np.testing.assert_allclose(after[1], before[1] - 0.01 * bias_grad, atol=1e-5)
 
 
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("policy", MIXED_POLICIES)
 def test_mixed_precision(policy):
     x = np.random.normal(size=(2, 4, 4, 3)).astype("float32")
     conv = EqualizedConv2D(4, 3, dtype=policy)

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 from helpers import to_numpy
-from layer_checks import input_gradient, keras_layer_test
+from layer_checks import MIXED_POLICIES, input_gradient, keras_layer_test
 
 from keras_facegen.layers import FadeIn
 
@@ -37,7 +37,7 @@ def test_input_gradients_are_one_minus_alpha_and_alpha():
     np.testing.assert_allclose(grad_new, 0.25 * upstream, rtol=1e-6)
 
 
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("policy", MIXED_POLICIES)
 def test_mixed_precision(policy):
     fade = FadeIn(alpha=0.5, dtype=policy)
     y = fade([np.zeros((2, 3), "float32"), np.full((2, 3), 3.0, "float32")])

@@ -2,7 +2,12 @@ import keras
 import numpy as np
 import pytest
 from helpers import to_numpy
-from layer_checks import finite_difference_gradient, input_gradient, keras_layer_test
+from layer_checks import (
+    MIXED_POLICIES,
+    finite_difference_gradient,
+    input_gradient,
+    keras_layer_test,
+)
 
 from keras_facegen.layers import MinibatchStdDev
 
@@ -95,7 +100,7 @@ def test_input_gradient_matches_finite_differences():
     np.testing.assert_allclose(grad, finite_difference_gradient(reference_loss, x), atol=1e-4)
 
 
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("policy", MIXED_POLICIES)
 def test_mixed_precision(policy):
     layer = MinibatchStdDev(group_size=2, num_features=1, dtype=policy)
     x = np.random.normal(size=(4, 2, 2, 3)).astype("float32")

@@ -2,7 +2,12 @@ import keras
 import numpy as np
 import pytest
 from helpers import to_numpy
-from layer_checks import finite_difference_gradient, input_gradient, keras_layer_test
+from layer_checks import (
+    MIXED_POLICIES,
+    finite_difference_gradient,
+    input_gradient,
+    keras_layer_test,
+)
 
 from keras_facegen.layers import PixelNorm
 
@@ -45,7 +50,7 @@ def test_input_gradient_matches_finite_differences():
     np.testing.assert_allclose(grad, finite_difference_gradient(reference_loss, x), atol=1e-4)
 
 
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("policy", MIXED_POLICIES)
 def test_mixed_precision_reduces_in_float32(policy):
     # 1e-4 squared underflows float16 and epsilon=1e-8 rounds to zero there, so a float16
     # reduction would give 0 / 0. In float32: 1e-4 / sqrt(1e-8 + 1e-8) = 1 / sqrt(2).

@@ -48,7 +48,7 @@ def test_fit_trains_both_players_and_logs_every_term():
 
 def test_d_steps_updates_the_discriminator_more_often():
     gan = _gan(d_steps=3, seed=0)
-    gan.compile()
+    gan.compile(**F.fast_compile_kwargs())
     gan.fit(F.face_like_images(8), batch_size=4, epochs=1, verbose=0)
     assert int(to_numpy(gan.discriminator_optimizer.iterations)) == 6
     assert int(to_numpy(gan.generator_optimizer.iterations)) == 2
@@ -57,7 +57,7 @@ def test_d_steps_updates_the_discriminator_more_often():
 def test_logged_losses_equal_a_numpy_reference_on_injected_latents():
     # No BatchNorm: G(z) in training mode equals inference mode, so NumPy can recompute it.
     gan = _gan(g_bn=False, matching=[losses.MeanImageMatching(0.5)], seed=0)
-    gan.compile()
+    gan.compile(**F.fast_compile_kwargs())
     images = F.face_like_images(8)
     latents = np.random.default_rng(0).standard_normal((8, F.LATENT_DIM)).astype("float32")
     fake = to_numpy(gan.generator(latents))
@@ -83,7 +83,7 @@ def test_injected_latents_make_runs_identical():
     for seed, form in ((0, "tuple"), (99, "dict")):
         gan = _gan(generator=F.tiny_generator(seed=5), discriminator=F.tiny_discriminator(seed=6))
         gan.seed_generator = keras.random.SeedGenerator(seed)
-        gan.compile()
+        gan.compile(**F.fast_compile_kwargs())
         if form == "tuple":
             gan.fit(images, latents, batch_size=4, epochs=1, shuffle=False, verbose=0)
         else:
@@ -115,7 +115,7 @@ def test_generate_before_fit_is_reproducible_and_bounded():
 
 def test_ema_weights_follow_the_generator_with_the_given_decay():
     gan = _gan(ema_decay=0.25, seed=0)
-    gan.compile()
+    gan.compile(**F.fast_compile_kwargs())
     g0 = [to_numpy(v).copy() for v in gan.generator.trainable_variables]
     np.testing.assert_allclose(to_numpy(gan.ema_weights[0]), g0[0])
     gan.fit(F.face_like_images(4), batch_size=4, epochs=1, verbose=0)
@@ -135,7 +135,7 @@ def test_custom_function_penalty_is_added_and_logged():
         return keras.ops.convert_to_tensor(0.25) + 0.0 * keras.ops.mean(inputs.real_logits)
 
     gan = _gan(g_bn=False, penalties=[quarter], seed=0)
-    gan.compile()
+    gan.compile(**F.fast_compile_kwargs())
     images = F.face_like_images(4)
     z = np.random.default_rng(0).standard_normal((4, F.LATENT_DIM)).astype("float32")
     fake = to_numpy(gan.generator(z))
@@ -150,7 +150,7 @@ def test_custom_function_penalty_is_added_and_logged():
 @pytest.mark.parametrize("loss", ["wasserstein", "hinge", "least_squares"])
 def test_other_losses_with_penalties_train_finitely(loss):
     gan = _gan(loss=loss, penalties=[losses.GradientPenalty(10.0), losses.Drift(1e-3)], seed=0)
-    gan.compile()
+    gan.compile(**F.fast_compile_kwargs())
     history = gan.fit(F.face_like_images(8), batch_size=4, epochs=1, verbose=0)
     assert set(history.history) == {"d_loss", "g_loss", "gradient_penalty", "drift"}
     assert all(np.isfinite(v[0]) for v in history.history.values())
@@ -164,7 +164,7 @@ def test_two_class_softmax_with_feature_matching():
         matching=[losses.FeatureMatching(1.0, layer="features")],
         seed=0,
     )
-    gan.compile()
+    gan.compile(**F.fast_compile_kwargs())
     history = gan.fit(F.face_like_images(8), batch_size=4, epochs=1, verbose=0)
     assert history.history["feature_matching"][0] > 0.0
     assert np.isfinite(history.history["g_loss"][0])
@@ -175,7 +175,7 @@ def test_tf_dataset_and_py_dataset_inputs():
 
     images = F.face_like_images(8)
     gan = _gan(seed=0)
-    gan.compile()
+    gan.compile(**F.fast_compile_kwargs())
     gan.fit(tf.data.Dataset.from_tensor_slices(images).batch(4), epochs=1, verbose=0)
 
     class Batches(keras.utils.PyDataset):
