@@ -64,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--num-images", type=int, default=10000, help="synthetic faces to draw (default: 10000)"
     )
+    train.add_argument(
+        "--ema",
+        type=float,
+        default=None,
+        metavar="DECAY",
+        help="keep an EMA of the generator weights (e.g. 0.99); grids and generator.keras use it",
+    )
     train.add_argument("--seed", type=int, default=0, help="random seed")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -168,7 +175,11 @@ def _cmd_train(args: argparse.Namespace) -> None:
     else:
         images = data.load_images(args.data, resolution)
     gan = models.gan_from_preset(
-        preset, matching=not args.no_matching, resolution=resolution, seed=args.seed
+        preset,
+        matching=not args.no_matching,
+        resolution=resolution,
+        ema_decay=args.ema,
+        seed=args.seed,
     )
     result = training.train(
         gan,

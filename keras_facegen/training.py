@@ -7,7 +7,7 @@ from Python to get the same run folder::
       checkpoint/checkpoint.npz   exact-resume state (written atomically)
       samples/step_0000500.png    grids of fixed latents
       samples.png                 the final grid
-      generator.keras             the trained generator alone
+      generator.keras             the trained generator alone (its EMA weights, if kept)
       discriminator.keras         the trained discriminator alone
       facegen.json                preset, latent size and distribution, steps, backend
 """
@@ -30,7 +30,7 @@ from keras_facegen.data.batches import ShuffledBatches
 from keras_facegen.latent import sample_latents
 from keras_facegen.sampling import image_grid, save_image
 
-__all__ = ["RUN_INFO_FILE", "TrainResult", "train"]
+__all__ = ["RUN_INFO_FILE", "TrainResult", "ema_generator", "train"]
 
 #: Metadata written beside the models (read by ``keras-facegen sample`` and ``morph``).
 RUN_INFO_FILE = "facegen.json"
@@ -61,6 +61,33 @@ def _positive(value: Any, argument: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"Expected `{argument}` to be a positive int; received {value!r}.")
     return value
+
+
+def ema_generator(gan: keras.Model) -> keras.Model:
+    """A copy of a GAN's generator carrying its EMA weights (for saving or sampling).
+
+    Args:
+        gan: A :class:`~keras_facegen.models.GAN` built with ``ema_decay``.
+
+    Returns:
+        A new generator model: the EMA trainable weights, the live non-trainable ones
+        (e.g. batch-norm statistics).
+
+    Raises:
+        ValueError: If the GAN keeps no EMA.
+
+    Example:
+        >>> ema_generator(gan).save("generator_ema.keras")  # doctest: +SKIP
+    """
+    if getattr(gan, "ema_decay", None) is None:
+        raise ValueError("ema_generator needs a GAN built with ema_decay=...; it has none.")
+    gan.generate(np.zeros((1, gan.latent_dim), "float32"))  # syncs JAX state into variables
+    clone = keras.models.clone_model(gan.generator)
+    for target, source in zip(clone.trainable_variables, gan.ema_weights):
+        target.assign(source.value)
+    for target, source in zip(clone.non_trainable_variables, gan.generator.non_trainable_variables):
+        target.assign(source.value)
+    return clone
 
 
 def _steps_done(gan: keras.Model) -> int:
@@ -110,6 +137,7 @@ def train(
         steps: Total train steps of the run (a resumed run counts the earlier ones).
         batch_size: Images per step.
         resume: Continue from ``out/checkpoint``; it must exist.
+            If the GAN keeps a generator EMA, grids and the saved generator use it.
         sample_every: Steps between sample grids; default ``checkpoint_every``.
         checkpoint_every: Steps between checkpoints; default ``min(steps, 200)``.
         num_samples: Faces per sample grid.
@@ -149,8 +177,15 @@ def train(
             f"The checkpoint in {str(checkpoint_dir)!r} is {done} steps in, already past "
             f"steps={steps}."
         )
+    ema = getattr(gan, "ema_decay", None) is not None
     callbacks = [
-        SampleGrid(out / "samples", every_n_steps=sample_every, num_images=num_samples, seed=seed),
+        SampleGrid(
+            out / "samples",
+            every_n_steps=sample_every,
+            num_images=num_samples,
+            seed=seed,
+            ema=ema,
+        ),
         GANCheckpoint(checkpoint_dir),
     ]
     history: dict[str, list[float]] = {}
@@ -175,10 +210,10 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     generator_path = out / "generator.keras"
     discriminator_path = out / "discriminator.keras"
-    gan.generator.save(generator_path)
+    (ema_generator(gan) if ema else gan.generator).save(generator_path)
     gan.discriminator.save(discriminator_path)
     latents = sample_latents(num_samples, gan.latent_dim, gan.latent_distribution, seed=seed)
-    samples = gan.generate(latents)
+    samples = gan.generate(latents, ema=ema)
     samples_path = save_image(
         image_grid(samples, rows=max(1, round(math.sqrt(num_samples)))), out / "samples.png"
     )
