@@ -24,9 +24,9 @@ def keras_layer_test(layer_cls: type, init_kwargs: dict[str, Any], **kwargs: Any
         def runTest(self):  # noqa: N802 (unittest's name)
             pass
 
-    case = _Case()
-    case.setUp()
-    case.run_layer_test(layer_cls, init_kwargs, **kwargs)
+    # Not TestCase.setUp: it turns Keras' traceback filtering off for the rest of the process,
+    # which would change error messages other tests match. conftest already clears the session.
+    _Case().run_layer_test(layer_cls, init_kwargs, **kwargs)
 
 
 class LinearLoss(keras.losses.Loss):
