@@ -1,5 +1,13 @@
 """Network builders and trainable models."""
 
+from keras_facegen.models.attributes import (
+    DirectionSweep,
+    attribute_classifier,
+    attribute_targets,
+    conditional_direction,
+    direction_sweep,
+    predict_attributes,
+)
 from keras_facegen.models.dcgan import dcgan_discriminator, dcgan_generator
 from keras_facegen.models.factory import gan_from_preset, optimizer_from_preset
 from keras_facegen.models.gan import GAN
@@ -7,6 +15,12 @@ from keras_facegen.models.presets import PRESETS, get_preset, preset_names
 
 __all__ = [
     "GAN",
+    "DirectionSweep",
+    "attribute_classifier",
+    "attribute_targets",
+    "conditional_direction",
+    "direction_sweep",
+    "predict_attributes",
     "PRESETS",
     "dcgan_discriminator",
     "dcgan_generator",
