@@ -17,7 +17,7 @@ from pathlib import Path
 
 import keras
 
-from keras_facegen import data, models, training
+from keras_facegen import models, training
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -43,10 +43,7 @@ def main(args: argparse.Namespace) -> training.TrainResult:
     resolution = args.resolution or preset["resolution"]
 
     # === Data ===
-    if args.data == "synthetic":
-        images, _ = data.synthetic_faces(args.num_images, resolution=resolution, seed=args.seed)
-    else:
-        images = data.load_images(args.data, resolution)
+    images = training.training_images(args.data, resolution, args.num_images, args.seed)
 
     # === Model: the preset's networks, loss, matching terms and optimizers ===
     gan = models.gan_from_preset(

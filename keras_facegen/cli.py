@@ -163,17 +163,14 @@ def _cmd_code(args: argparse.Namespace) -> None:
 def _cmd_train(args: argparse.Namespace) -> None:
     import keras
 
-    from keras_facegen import data, models, training
+    from keras_facegen import models, training
 
     # --seed fixes the whole run: initial weights, data order, latents.
     keras.utils.set_random_seed(args.seed)
     preset = models.get_preset(args.preset)
     batch_size = args.batch_size or preset["batch_size"]
     resolution = args.resolution or preset["resolution"]
-    if args.data == "synthetic":
-        images, _ = data.synthetic_faces(args.num_images, resolution=resolution, seed=args.seed)
-    else:
-        images = data.load_images(args.data, resolution)
+    images = training.training_images(args.data, resolution, args.num_images, args.seed)
     gan = models.gan_from_preset(
         preset,
         matching=not args.no_matching,

@@ -26,11 +26,12 @@ import numpy as np
 
 from keras_facegen import __version__
 from keras_facegen.callbacks import CHECKPOINT_FILE, GANCheckpoint, SampleGrid, resume_from
+from keras_facegen.data import load_images, synthetic_faces
 from keras_facegen.data.batches import ShuffledBatches
 from keras_facegen.latent import sample_latents
 from keras_facegen.sampling import image_grid, save_image
 
-__all__ = ["RUN_INFO_FILE", "TrainResult", "ema_generator", "train"]
+__all__ = ["RUN_INFO_FILE", "TrainResult", "ema_generator", "train", "training_images"]
 
 #: Metadata written beside the models (read by ``keras-facegen sample`` and ``morph``).
 RUN_INFO_FILE = "facegen.json"
@@ -61,6 +62,35 @@ def _positive(value: Any, argument: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"Expected `{argument}` to be a positive int; received {value!r}.")
     return value
+
+
+def training_images(
+    source: str | os.PathLike, resolution: int, num_images: int = 10000, seed: int = 0
+) -> np.ndarray:
+    """The images a run trains on: built-in synthetic faces or a folder of images.
+
+    Args:
+        source: ``"synthetic"`` for :func:`~keras_facegen.data.synthetic_faces`, otherwise a
+            folder read with :func:`~keras_facegen.data.load_images`.
+        resolution: Image height and width.
+        num_images: How many synthetic faces to draw (ignored for a folder).
+        seed: Seed of the synthetic faces.
+
+    Returns:
+        ``(N, resolution, resolution, 3)`` images: float32 in [-1, 1] (synthetic) or uint8
+        (a folder; :class:`ShuffledBatches` converts each batch).
+
+    Raises:
+        ValueError: If the folder is missing, empty or has no readable image.
+
+    Example:
+        >>> training_images("synthetic", 64, num_images=8).shape  # doctest: +SKIP
+        (8, 64, 64, 3)
+    """
+    if str(source) == "synthetic":
+        images, _ = synthetic_faces(num_images, resolution=resolution, seed=seed)
+        return images
+    return load_images(source, resolution)
 
 
 def ema_generator(gan: keras.Model) -> keras.Model:

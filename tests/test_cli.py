@@ -215,3 +215,27 @@ def test_module_entry_point():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_train_from_an_image_folder(capsys, tmp_path):
+    folder = tmp_path / "faces" / "nested"
+    folder.mkdir(parents=True)
+    colours = np.random.default_rng(0).integers(0, 256, (10, 3), dtype=np.uint8)
+    for i, colour in enumerate(colours):
+        Image.fromarray(np.tile(colour, (40, 48, 1))).save(folder / f"face{i}.png")
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    out = tmp_path / "run"
+    with pytest.warns(UserWarning, match="broken.jpg"):
+        status, _, _ = run(
+            capsys, *TRAIN, "--data", str(tmp_path / "faces"), "--steps", "1", "--out", str(out)
+        )
+    assert status == 0
+    info = json.loads((out / "facegen.json").read_text())
+    assert info["data"] == str(tmp_path / "faces") and info["steps"] == 1
+
+
+def test_train_from_an_empty_folder_is_a_clear_error(capsys, tmp_path):
+    status, _, err = run(
+        capsys, *TRAIN, "--data", str(tmp_path), "--steps", "1", "--out", str(tmp_path / "run")
+    )
+    assert status == 2 and str(tmp_path) in err

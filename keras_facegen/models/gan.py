@@ -564,7 +564,8 @@ class GAN(GANTrainer, keras.Model):
         return {t.name: ops.cast(t(inputs), "float32") for t in terms}
 
     def _discriminator_objective(self, real: Any, latents: Any) -> tuple[Any, dict[str, Any]]:
-        fake = ops.stop_gradient(self.generator(latents, training=True))
+        with self._constant_pass():
+            fake = ops.stop_gradient(self.generator(latents, training=True))
         real_logits, real_features = self._discriminate(real)
         fake_logits, fake_features = self._discriminate(fake)
         loss = ops.cast(
@@ -596,9 +597,10 @@ class GAN(GANTrainer, keras.Model):
         fake_logits, fake_features = self._discriminate(fake)
         real_logits, real_features = None, {}
         if self._needs_real_pass():
-            real_logits, real_features = keras.tree.map_structure(
-                ops.stop_gradient, self._discriminate(real)
-            )
+            with self._constant_pass():
+                real_logits, real_features = keras.tree.map_structure(
+                    ops.stop_gradient, self._discriminate(real)
+                )
         loss = ops.cast(self.adversarial_loss.generator_loss(fake_logits, real_logits), "float32")
         inputs = TermInputs(
             real_images=real,

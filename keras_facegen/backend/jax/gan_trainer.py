@@ -9,6 +9,7 @@ and reads the new state back out. Each gradient step differentiates a nested sco
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -95,6 +96,12 @@ class GANTrainer:
         for v, x in zip(optimizer.variables, new_opt):
             v.assign(x)
         return loss, aux
+
+    def _constant_pass(self) -> contextlib.AbstractContextManager[None]:
+        """Context for a forward pass whose outputs the loss uses as constants."""
+        # ``ops.stop_gradient`` already keeps these outputs out of the gradient, and the
+        # traced graph only differentiates what the loss depends on: nothing to switch off.
+        return contextlib.nullcontext()
 
     def _replica_context(self) -> tuple[int, int]:
         # keras.distribution shards one global program; latents are drawn for the global batch.

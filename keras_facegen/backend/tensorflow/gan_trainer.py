@@ -8,6 +8,7 @@ optimizer sums gradients over replicas (as Keras' own trainer does).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,6 +44,12 @@ class GANTrainer:
         grads = tape.gradient(scaled, list(variables))
         optimizer.apply(grads, list(variables))
         return loss, aux
+
+    def _constant_pass(self) -> contextlib.AbstractContextManager[None]:
+        """Context for a forward pass whose outputs the loss uses as constants."""
+        # ``ops.stop_gradient`` already keeps these outputs out of the gradient, and the
+        # traced graph only differentiates what the loss depends on: nothing to switch off.
+        return contextlib.nullcontext()
 
     def _replica_context(self) -> tuple[int, int]:
         context = tf.distribute.get_replica_context()

@@ -3,11 +3,15 @@
 Keras runs ``train_step`` eagerly by default (``jit_compile=True`` wraps it in
 ``torch.compile``). Gradients come from ``torch.autograd.grad`` with respect to exactly the
 variables being trained, so the generator step leaves no stale gradients on the discriminator.
+Forward passes whose outputs are constants of the loss (the fake batch of a discriminator step,
+the real features of a generator step) run under ``torch.no_grad()``: no autograd graph is
+built or kept alive for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import keras
@@ -44,6 +48,12 @@ class GANTrainer:
         with torch.no_grad():
             optimizer.apply(grads, variables)
         return loss.detach(), _detach(aux)
+
+    @contextlib.contextmanager
+    def _constant_pass(self) -> Iterator[None]:
+        """Runs a forward pass whose outputs the loss uses as constants, without autograd."""
+        with torch.no_grad():
+            yield
 
     def _replica_context(self) -> tuple[int, int]:
         return 0, 1
