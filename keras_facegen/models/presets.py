@@ -12,7 +12,9 @@ the shared ``latent_dim``, ``resolution`` and ``channels``) and the facts a trai
   generator 6x6x216 -> 144 -> 96 -> 64 -> 3 (5x5 transposed convs), discriminator
   64/96/144/216 with two softmax logits (class 1 = real), feature and mean-image matching.
 * ``"face64_small"``: a narrow 64x64 version of ``face96`` meant for a CPU demo: nearest
-  upsampling + 3x3 convs (fast gradients on every backend), 16-d uniform latent.
+  upsampling + 3x3 convs (fast gradients on every backend), 16-d uniform latent, batches of
+  32 (twice the steps per CPU-minute of 64, which gave better faces for the same time) and
+  matching weights of 0.01 (at 0.1 the summed terms drowned the adversarial loss at 64x64).
 """
 
 from __future__ import annotations
@@ -94,10 +96,12 @@ PRESETS: dict[str, dict[str, Any]] = {
             "normalization": "batch",
             "logits": 2,
         },
-        "batch_size": 64,
+        "batch_size": 32,
         "optimizer": dict(_ADAM_DCGAN),
         "loss": "two_class_softmax",
-        "matching": {"feature_matching": 0.1, "mean_image_matching": 0.1},
+        # 10x smaller than face96's: at 64x64 the summed terms at 0.1 (~12 of a g_loss of ~15)
+        # drowned the adversarial loss; 0.01 gave cleaner faces for the same steps.
+        "matching": {"feature_matching": 0.01, "mean_image_matching": 0.01},
         "penalties": {},
     },
 }

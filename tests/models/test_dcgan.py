@@ -176,6 +176,9 @@ def test_dcgan64_and_face64_small_presets():
     assert small.output_shape == (None, 64, 64, 3)
     assert isinstance(small.get_layer("block1_upsample"), keras.layers.UpSampling2D)
     assert dcgan_discriminator("face64_small").output_shape == (None, 2)
+    small_preset = get_preset("face64_small")
+    assert small_preset["batch_size"] == 32
+    assert small_preset["matching"] == {"feature_matching": 0.01, "mean_image_matching": 0.01}
 
 
 def test_presets_carry_trainer_facts_and_are_copies():

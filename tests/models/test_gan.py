@@ -170,6 +170,30 @@ def test_two_class_softmax_with_feature_matching():
     assert np.isfinite(history.history["g_loss"][0])
 
 
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="PyTorch autograd graphs")
+def test_torch_constant_passes_build_no_autograd_graph():
+    # D(real) in the generator step only feeds constants (real features for matching): it must
+    # run without autograd, so that no graph through the discriminator is built or kept.
+    gan = _gan(
+        discriminator=F.tiny_discriminator(batch_norm=True),
+        matching=[losses.FeatureMatching(1.0)],
+        seed=0,
+    )
+    gan.compile()
+    records = []
+    discriminate = gan._discriminate
+
+    def recording(images, training=True):
+        logits, features = discriminate(images, training=training)
+        records.append(bool(logits.requires_grad))
+        return logits, features
+
+    gan._discriminate = recording
+    gan.train_on_batch(F.face_like_images(8))
+    # Discriminator step: D(real), D(fake) differentiated; generator step: D(fake) only.
+    assert records == [True, True, True, False]
+
+
 def test_tf_dataset_and_py_dataset_inputs():
     import tensorflow as tf
 
