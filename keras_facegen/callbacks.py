@@ -20,18 +20,14 @@ import keras
 import numpy as np
 from PIL import Image
 
+from keras_facegen._validation import check_int
+
 CHECKPOINT_FILE = "checkpoint.npz"
 _FORMAT_VERSION = 1
 
 
 def _positive_int(value: Any, argument: str, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(
-            f"Expected `{argument}` to be a positive int; received {argument}={value!r}."
-        )
-    return int(value)
+    return None if value is None and allow_none else check_int(value, argument)
 
 
 def _sync(model: keras.Model) -> None:

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 from PIL import Image
 
+from keras_facegen._validation import check_int
 from keras_facegen.latent.distributions import sample_latents
 from keras_facegen.latent.generators import (
     as_generator,
@@ -133,12 +134,6 @@ def score_images(discriminator: Any, images: Any, batch_size: int = 64) -> np.nd
     return np.concatenate(scores)
 
 
-def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; received {name}={value!r}.")
-    return int(value)
-
-
 def rank_by_discriminator(
     generator: Any,
     discriminator: Any,
@@ -181,7 +176,7 @@ def rank_by_discriminator(
     _, latent_dim = as_generator(generator)
     if latents is not None:
         latents = check_latents(latents, latent_dim, "latents")
-        if num_samples is not None and _check_count("num_samples", num_samples) != len(latents):
+        if num_samples is not None and check_int(num_samples, "num_samples") != len(latents):
             raise ValueError(
                 f"num_samples={num_samples} does not match the {len(latents)} latents given."
             )
@@ -189,7 +184,7 @@ def rank_by_discriminator(
     else:
         if num_samples is None:
             raise ValueError("Pass num_samples (how many faces to generate) or latents.")
-        num_samples = _check_count("num_samples", num_samples)
+        num_samples = check_int(num_samples, "num_samples")
         if latent_dim is None:
             raise ValueError(
                 "Cannot tell the generator's latent size: give it a latent_dim attribute or "
@@ -198,7 +193,7 @@ def rank_by_discriminator(
         if distribution is None:
             distribution = getattr(generator, "latent_distribution", None) or "normal"
         latents = sample_latents(num_samples, latent_dim, distribution, seed=seed)
-    top_k = _check_count("top_k", top_k)
+    top_k = check_int(top_k, "top_k")
     if top_k > num_samples:
         raise ValueError(
             f"top_k must be at most num_samples; received top_k={top_k} with "
@@ -443,7 +438,7 @@ def ranked_sheet(
     Example:
         >>> sheet = ranked_sheet(gan.generator, gan.discriminator, top_k=10)  # doctest: +SKIP
     """
-    top_k = _check_count("top_k", top_k)
+    top_k = check_int(top_k, "top_k")
     if isinstance(source, Ranking):
         if top_k > len(source.scores):
             raise ValueError(

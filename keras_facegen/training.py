@@ -25,6 +25,7 @@ import keras
 import numpy as np
 
 from keras_facegen import __version__
+from keras_facegen._validation import check_int
 from keras_facegen.callbacks import CHECKPOINT_FILE, GANCheckpoint, SampleGrid, resume_from
 from keras_facegen.data import load_images, synthetic_faces
 from keras_facegen.data.batches import ShuffledBatches
@@ -56,12 +57,6 @@ class TrainResult:
     samples_path: Path
     steps: int
     history: dict[str, list[float]]
-
-
-def _positive(value: Any, argument: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Expected `{argument}` to be a positive int; received {value!r}.")
-    return value
 
 
 def training_images(
@@ -187,10 +182,10 @@ def train(
         >>> images, _ = synthetic_faces(10000, 64)  # doctest: +SKIP
         >>> train(gan, images, "runs/demo", steps=2000, batch_size=64)  # doctest: +SKIP
     """
-    steps = _positive(steps, "steps")
-    batch_size = _positive(batch_size, "batch_size")
-    checkpoint_every = _positive(checkpoint_every or min(steps, 200), "checkpoint_every")
-    sample_every = _positive(sample_every or checkpoint_every, "sample_every")
+    steps = check_int(steps, "steps")
+    batch_size = check_int(batch_size, "batch_size")
+    checkpoint_every = check_int(checkpoint_every or min(steps, 200), "checkpoint_every")
+    sample_every = check_int(sample_every or checkpoint_every, "sample_every")
     out = Path(out)
     checkpoint_dir = out / "checkpoint"
     done = 0

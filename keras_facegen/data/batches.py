@@ -7,13 +7,9 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_facegen._validation import check_int
+
 __all__ = ["ShuffledBatches"]
-
-
-def _count(value: Any, argument: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"Expected `{argument}` >= {minimum}; received {argument}={value!r}.")
-    return int(value)
 
 
 class ShuffledBatches(keras.utils.PyDataset):
@@ -58,7 +54,7 @@ class ShuffledBatches(keras.utils.PyDataset):
             raise ValueError(
                 f"Expected `images` of shape (N, H, W, C); received shape {images.shape}."
             )
-        batch_size = _count(batch_size, "batch_size", 1)
+        batch_size = check_int(batch_size, "batch_size", 1)
         if batch_size > len(images):
             raise ValueError(
                 f"batch_size={batch_size} is larger than the {len(images)} images available; "
@@ -68,7 +64,7 @@ class ShuffledBatches(keras.utils.PyDataset):
         self.batch_size = batch_size
         self.seed = int(seed)
         self.batches_per_pass = len(images) // batch_size
-        self.start = _count(start, "start", 0)
+        self.start = check_int(start, "start", 0)
         self._pass: tuple[int, np.ndarray] | None = None
 
     def _permutation(self, index: int) -> np.ndarray:

@@ -18,6 +18,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_facegen._validation import check_int
 from keras_facegen.latent._arrays import as_float_array
 
 GeneratorFn = Callable[[Any], Any]
@@ -133,11 +134,7 @@ def check_batch_size(batch_size: Any) -> int:
         >>> check_batch_size(8)
         8
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise ValueError(f"batch_size must be a positive integer; received {batch_size!r}.")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; received {batch_size!r}.")
-    return int(batch_size)
+    return check_int(batch_size, "batch_size")
 
 
 def generate_images(generator: Any, z: Any, batch_size: int = 64) -> np.ndarray:

@@ -16,6 +16,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_facegen._validation import check_int
 from keras_facegen.latent import apply_offset, generate_images
 
 __all__ = [
@@ -28,12 +29,6 @@ __all__ = [
 ]
 
 _LEAKY_RELU_SLOPE = 0.2
-
-
-def _positive_int(value: Any, argument: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{argument} must be an int >= {minimum}; received {argument}={value!r}.")
-    return int(value)
 
 
 def _attribute_names(attributes: Any) -> tuple[str, ...]:
@@ -100,8 +95,8 @@ def attribute_classifier(
         raise ValueError(
             f"filters must be a non-empty sequence of positive ints; received filters={filters!r}."
         )
-    resolution = _positive_int(resolution, "resolution")
-    channels = _positive_int(channels, "channels")
+    resolution = check_int(resolution, "resolution")
+    channels = check_int(channels, "channels")
     if resolution < 2 ** len(filters):
         raise ValueError(
             f"resolution={resolution} is too small for {len(filters)} pooling blocks; use "
@@ -177,7 +172,7 @@ def predict_attributes(classifier: Any, images: Any, batch_size: int = 64) -> np
         >>> predict_attributes(attribute_classifier(16), np.zeros((3, 16, 16, 3))).shape
         (3, 2)
     """
-    batch_size = _positive_int(batch_size, "batch_size")
+    batch_size = check_int(batch_size, "batch_size")
     images = np.asarray(keras.ops.convert_to_numpy(images), dtype=np.float32)
     chunks = []
     for start in range(0, len(images), batch_size):

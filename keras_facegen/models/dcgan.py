@@ -17,6 +17,7 @@ from typing import Any
 
 import keras
 
+from keras_facegen._validation import check_int
 from keras_facegen.losses.matching import DEFAULT_FEATURE_LAYER
 from keras_facegen.models.presets import PRESETS, get_preset
 
@@ -76,12 +77,6 @@ def _resolve(preset: str | Mapping[str, Any] | None, role: str, **overrides: Any
     return config
 
 
-def _positive_int(value: Any, argument: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{argument} must be a positive integer; received {argument}={value!r}.")
-    return value
-
-
 def _filters(value: Any) -> tuple[int, ...]:
     if (
         isinstance(value, (str, bytes))
@@ -122,7 +117,7 @@ def _normalization(value: Any) -> str | None:
 
 
 def _base_size(resolution: Any, filters: tuple[int, ...]) -> int:
-    resolution = _positive_int(resolution, "resolution")
+    resolution = check_int(resolution, "resolution")
     factor = 2 ** len(filters)
     if resolution % factor or resolution // factor < 2:
         examples = ", ".join(str(factor * b) for b in range(2, 7))
@@ -229,7 +224,7 @@ def dcgan_generator(
         upsample=upsample,
         channels=channels,
     )
-    latent_dim = _positive_int(config["latent_dim"], "latent_dim")
+    latent_dim = check_int(config["latent_dim"], "latent_dim")
     filters = _filters(config["filters"])
     base = _base_size(config["resolution"], filters)
     kernel_size = _kernel_size(config["kernel_size"])
@@ -239,7 +234,7 @@ def dcgan_generator(
         raise ValueError(
             f"upsample must be 'transpose' or 'nearest'; received upsample={upsample!r}."
         )
-    channels = _positive_int(config["channels"], "channels")
+    channels = check_int(config["channels"], "channels")
     if name is None:
         name = f"{preset}_generator" if isinstance(preset, str) else "dcgan_generator"
     use_bias = _uses_bias(normalization)
@@ -347,7 +342,7 @@ def dcgan_discriminator(
             "logits must be 1 (one realness logit) or 2 (two-class softmax, class 1 = real); "
             f"received logits={logits!r}."
         )
-    channels = _positive_int(config["channels"], "channels")
+    channels = check_int(config["channels"], "channels")
     if name is None:
         name = f"{preset}_discriminator" if isinstance(preset, str) else "dcgan_discriminator"
 
