@@ -30,13 +30,6 @@ def _positive_int(value: Any, argument: str, allow_none: bool = False) -> int | 
     return None if value is None and allow_none else check_int(value, argument)
 
 
-def _sync(model: keras.Model) -> None:
-    # On JAX, fit keeps the variables' values in its own state between epochs.
-    sync = getattr(model, "jax_state_sync", None)
-    if sync is not None:
-        sync()
-
-
 def _grid_uint8(images: np.ndarray, rows: int, padding: int = 2) -> np.ndarray:
     images = np.clip(np.round((np.asarray(images, "float32") + 1.0) * 127.5), 0, 255)
     images = images.astype("uint8")
@@ -180,7 +173,7 @@ def save_checkpoint(gan: keras.Model, directory: str | os.PathLike, epoch: int) 
         >>> save_checkpoint(gan, "runs/ckpt", epoch=3)
         PosixPath('runs/ckpt/checkpoint.npz')
     """
-    _sync(gan)
+    gan.sync_state()
     variables = _state_variables(gan)
     arrays = {f"v{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(variables)}
     arrays["paths"] = np.array([v.path for v in variables])
@@ -238,7 +231,7 @@ def resume_from(gan: keras.Model, directory: str | os.PathLike) -> int:
                 f"Checkpoint {str(path)!r}: variable {variable.path!r} has shape "
                 f"{tuple(variable.shape)} here but {tuple(value.shape)} in the file."
             )
-    _sync(gan)
+    gan.sync_state()
     for variable, value in zip(variables, values):
         variable.assign(value)
     return epoch

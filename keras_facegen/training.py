@@ -106,7 +106,7 @@ def ema_generator(gan: keras.Model) -> keras.Model:
     """
     if getattr(gan, "ema_decay", None) is None:
         raise ValueError("ema_generator needs a GAN built with ema_decay=...; it has none.")
-    gan.generate(np.zeros((1, gan.latent_dim), "float32"))  # syncs JAX state into variables
+    gan.sync_state()
     clone = keras.models.clone_model(gan.generator)
     for target, source in zip(clone.trainable_variables, gan.ema_weights):
         target.assign(source.value)

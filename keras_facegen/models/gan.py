@@ -480,7 +480,7 @@ class GAN(GANTrainer, keras.Model):
                 "generate(ema=True) needs the generator EMA; build the GAN with ema_decay=..., "
                 f"received ema={ema!r} on a GAN with ema_decay=None."
             )
-        self._sync_state()
+        self.sync_state()
         outputs = []
         for start in range(0, len(latents), batch_size):
             z = latents[start : start + batch_size]
@@ -518,9 +518,13 @@ class GAN(GANTrainer, keras.Model):
             )
         return latents
 
-    def _sync_state(self) -> None:
-        # During fit on JAX the variables' values live in the train loop's state; bring
-        # them back before reading weights from outside the train step (callbacks).
+    def sync_state(self) -> None:
+        """Writes the train loop's state back into the variables (JAX; a no-op elsewhere).
+
+        During ``fit`` on JAX the variables' values live in the jitted loop's state; call this
+        before reading or assigning weights from outside the train step (callbacks,
+        checkpoints).
+        """
         sync = getattr(self, "jax_state_sync", None)
         if sync is not None:
             sync()
