@@ -1,31 +1,33 @@
-"""Images per second of ``GAN.fit`` against a plain reference GAN trained with ``fit``, per backend.
+"""Images per second of ``GAN.fit`` on the DCGAN presets at their real widths, per backend.
 
-The reference is written the way the Keras GAN examples write it: a ``keras.Model`` subclass
-with a straightforward custom ``train_step``, driven by the same ``fit`` (TensorFlow:
-``GradientTape``, keras-io "DCGAN overriding train_step"; PyTorch: ``backward``, guide
-"Customizing what happens in fit() with PyTorch"; JAX: a stateless ``train_step(state, data)``
-with ``stateless_call``, ``jax.value_and_grad`` and ``stateless_apply``, guide "Customizing what
-happens in fit() with JAX", with both optimizers' variables threaded as ``model.optimizer``).
-Both sides use the same networks (same initial weights), the same Adam optimizers, the
-non-saturating loss with the discriminator called separately on the real and the fake batch,
-one D step and one G step, and the same NumPy input to ``fit``; so the ratio measures what
-``GAN``'s pluggable train step costs, not ``fit`` itself. ``--jax-loop`` also times a
-hand-written jitted JAX loop over device-resident batches, without ``fit`` (no data adapter,
-callbacks or state bookkeeping): ``GAN.fit / loop`` shows what ``fit`` itself costs.
+For each preset (``default``: ``dcgan_generator(latent_dim=64, resolution=32)`` and the
+``dcgan64`` discriminator at 32x32; ``dcgan64``; ``face96``; ``face64_small``) and each backend,
+every *side* runs in its own process and reports images/s of ``fit``:
 
-The default networks are ``dcgan64`` at 64x64 with filter counts divided by ``--width`` (8:
-generator 128-64-32-16, discriminator 8-16-32-64, about ``face64_small``'s size), big enough that
-a step takes a good fraction of a second on a CPU, so per-step Python overhead is in the
-ratio but does not dominate it. Timings alternate the two sides and keep each one's best of
-``--repeats`` runs; the printed load average says how busy the machine was.
+* ``gan``: ``keras_facegen.models.GAN`` with the preset's networks as built by the library (its
+  transposed convolutions are :class:`keras_facegen.layers.SubpixelConv2DTranspose` with
+  ``implementation="auto"``).
+* ``keras``: the same, with the transposed convolutions computed by Keras' own
+  ``conv_transpose`` (``implementation="keras"``: the library before the sub-pixel layer);
+  skipped for presets without transposed convolutions (``face64_small`` upsamples "nearest").
+* ``subpixel``: the same, with the sub-pixel computation forced on every backend.
+* ``reference``: a plain GAN written the way the Keras GAN examples write it, on the same
+  networks (see :func:`reference_model`), driven by the same ``fit``: ``gan / reference`` is what
+  ``GAN``'s pluggable train step costs.
 
-    python benchmarks/train_throughput.py                # active KERAS_BACKEND
-    python benchmarks/train_throughput.py --all-backends # one subprocess per backend
-    python benchmarks/train_throughput.py --quick        # smoke test (tiny, seconds)
+All sides use the non-saturating loss without matching terms (the work the reference does),
+one logit, Adam(2e-4, 0.5), one D and one G step per batch, the same NumPy images. Each process
+warms up (compiles) on two batches, then times ``--repeats`` runs of ``--steps`` batches; the
+table shows the best run and the spread (slowest run / best run - 1). Ratios: each backend's
+``gan`` images/s over TensorFlow's (``jax/tf``, ``torch/tf``), ``gan / keras`` and
+``gan / reference``.
 
-Prints ``ratio = GAN images/s / reference images/s`` (target >= 1.0). On JAX both sides use
-``upsample="nearest"`` generators by default: transposed-convolution gradients are ~30x slower
-on CPU with XLA.
+    python benchmarks/train_throughput.py                           # all presets and backends
+    python benchmarks/train_throughput.py --presets default --backends jax,tensorflow
+    python benchmarks/train_throughput.py --sides gan,keras --steps 3 --repeats 3
+    python benchmarks/train_throughput.py --quick                   # smoke test (tiny, seconds)
+
+On a 2-core CPU the full default run takes about half an hour (``dcgan64`` dominates).
 """
 
 from __future__ import annotations
@@ -38,39 +40,50 @@ import sys
 import time
 
 BACKENDS = ("tensorflow", "jax", "torch")
+PRESETS = ("default", "dcgan64", "face96", "face64_small")
+SIDES = ("gan", "keras", "subpixel", "reference")
+# Batch sizes that keep a timed step around a second or two on a 2-core CPU.
+BATCH_SIZES = {"default": 64, "dcgan64": 16, "face96": 16, "face64_small": 32, "tiny": 4}
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--all-backends", action="store_true", help="run once per backend")
-    parser.add_argument("--quick", action="store_true", help="tiny smoke-test settings")
-    parser.add_argument("--resolution", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=10, help="timed train steps")
-    parser.add_argument("--width", type=int, default=8, help="divide dcgan64 filter counts by this")
-    parser.add_argument("--upsample", default=None, help="transpose | nearest")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating timed runs per side")
+    parser.add_argument("--presets", default=",".join(PRESETS), help="comma-separated")
+    parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated")
+    parser.add_argument(
+        "--sides", default="gan,keras,reference", help=f"comma-separated, of {', '.join(SIDES)}"
+    )
+    parser.add_argument("--batch-size", type=int, default=None, help="override the per-preset one")
+    parser.add_argument("--steps", type=int, default=3, help="batches per timed run")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per process")
+    parser.add_argument("--quick", action="store_true", help="tiny network, active backend only")
     parser.add_argument(
         "--jax-loop",
         action="store_true",
-        help="JAX: also time a hand-written jitted loop without fit (shows fit's own overhead)",
+        help="JAX reference side: also time a hand-written jitted loop without fit",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON line")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON lines")
+    parser.add_argument("--worker", nargs=2, metavar=("PRESET", "SIDE"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
-def _models(args):
+def _models(preset, implementation):
+    from keras_facegen.layers import SubpixelConv2DTranspose
     from keras_facegen.models import dcgan_discriminator, dcgan_generator
 
-    g_filters = [max(4, f // args.width) for f in (1024, 512, 256, 128)]
-    d_filters = [max(4, f // args.width) for f in (64, 128, 256, 512)]
-    depth = 4 if args.resolution >= 64 else 2
-    upsample = args.upsample or ("nearest" if _backend() == "jax" else "transpose")
-    g = dcgan_generator(
-        "dcgan64", resolution=args.resolution, filters=g_filters[-depth:], upsample=upsample
-    )
-    d = dcgan_discriminator("dcgan64", resolution=args.resolution, filters=d_filters[:depth])
-    return g, d
+    if preset == "default":
+        g = dcgan_generator(latent_dim=64, resolution=32)
+        d = dcgan_discriminator(resolution=32, logits=1)
+    elif preset == "tiny":
+        g = dcgan_generator(latent_dim=8, resolution=16, filters=[16, 8], kernel_size=5)
+        d = dcgan_discriminator(resolution=16, filters=[8, 16], kernel_size=5, logits=1)
+    else:
+        g = dcgan_generator(preset)
+        d = dcgan_discriminator(preset, logits=1)
+    transposed = [layer for layer in g.layers if isinstance(layer, SubpixelConv2DTranspose)]
+    for layer in transposed:
+        layer.implementation = implementation
+    return g, d, bool(transposed)
 
 
 def _backend():
@@ -347,101 +360,140 @@ def _fit_timer(model, images, batch, steps):
     return measure
 
 
-def run(args):
+def run_side(preset, side, batch, steps, repeats, jax_loop=False):
+    """Times one side on the active backend (call it in a fresh process); returns a dict."""
     import keras
     import numpy as np
 
     from keras_facegen.models import GAN
 
     keras.utils.set_random_seed(0)
+    implementation = {"keras": "keras", "subpixel": "subpixel"}.get(side, "auto")
+    g, d, transposed = _models(preset, implementation)
+    result = {"backend": _backend(), "preset": preset, "side": side, "batch_size": batch}
+    if side in ("keras", "subpixel") and not transposed:
+        return {**result, "skipped": "no transposed convolutions"}
+    resolution = g.output_shape[1]
     images = (
         np.random.default_rng(0)
-        .uniform(-1, 1, (max(args.steps, 2) * args.batch_size, args.resolution, args.resolution, 3))
+        .uniform(-1, 1, (max(steps, 2) * batch, resolution, resolution, 3))
         .astype("float32")
     )
-    g, d = _models(args)
     latent_dim = g.input_shape[-1]
-    weights = (g.get_weights(), d.get_weights())
-
-    gan = GAN(g, d, loss="non_saturating", seed=0)
-    gan.compile()
-    measure_ours = _fit_timer(gan, images, args.batch_size, args.steps)
-
-    g.set_weights(weights[0])
-    d.set_weights(weights[1])
-    ref = reference_model(g, d, latent_dim)
-    ref.compile()
-    measure_reference = _fit_timer(ref, images, args.batch_size, args.steps)
-    measure_loop = None
-    if _backend() == "jax" and args.jax_loop:
-        measure_loop = jax_reference_timer(g, d, latent_dim, images, args.batch_size, args.steps)
-    # Alternate the sides and keep each one's best run: on a shared machine, load changes
-    # between runs would otherwise decide the ratio.
-    ours, reference, loop = 0.0, 0.0, 0.0
-    for _ in range(args.repeats):
-        ours = max(ours, measure_ours())
-        reference = max(reference, measure_reference())
-        if measure_loop is not None:
-            loop = max(loop, measure_loop())
-    extra = {}
-    if measure_loop is not None:
-        extra = {
-            "jax_loop_images_per_s": round(loop, 2),
-            "ratio_to_jax_loop": round(ours / loop, 3),
-        }
+    if side == "reference":
+        model = reference_model(g, d, latent_dim)
+    else:
+        model = GAN(g, d, loss="non_saturating", seed=0)
+    model.compile()
+    measure = _fit_timer(model, images, batch, steps)
+    runs = [measure() for _ in range(repeats)]
+    if jax_loop and side == "reference" and _backend() == "jax":
+        loop = jax_reference_timer(g, d, latent_dim, images, batch, steps)
+        result["jax_loop_images_per_s"] = round(max(loop() for _ in range(repeats)), 2)
     return {
-        "backend": _backend(),
-        "resolution": args.resolution,
-        "batch_size": args.batch_size,
-        "steps": args.steps,
-        "gan_images_per_s": round(ours, 2),
-        "reference_images_per_s": round(reference, 2),
-        "ratio": round(ours / reference, 3),
+        **result,
+        "steps": steps,
+        "images_per_s": round(max(runs), 2),
+        "runs": [round(r, 2) for r in runs],
+        "spread": round(max(runs) / min(runs) - 1, 3),
         "load_average": round(os.getloadavg()[0], 1),
-        **extra,
     }
+
+
+def _run_worker(preset, side, backend, args):
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    command = [sys.executable, os.path.abspath(__file__), "--worker", preset, side]
+    command += ["--steps", str(args.steps), "--repeats", str(args.repeats)]
+    if args.batch_size:
+        command += ["--batch-size", str(args.batch_size)]
+    if args.jax_loop:
+        command.append("--jax-loop")
+    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _split(value, allowed, name):
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [v for v in items if v not in allowed]
+    if unknown or not items:
+        raise SystemExit(f"--{name} must list some of {', '.join(allowed)}; received {value!r}.")
+    return items
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.worker:
+        preset, side = args.worker
+        batch = args.batch_size or BATCH_SIZES[preset]
+        result = run_side(preset, side, batch, args.steps, args.repeats, args.jax_loop)
+        print(json.dumps(result))
+        return [result]
     if args.quick:
-        args.resolution, args.batch_size, args.steps, args.width, args.repeats = 16, 8, 2, 32, 1
-    if args.all_backends:
-        forwarded = [
-            a for a in (argv if argv is not None else sys.argv[1:]) if a != "--all-backends"
+        presets, backends = ["tiny"], [os.environ.get("KERAS_BACKEND", "tensorflow")]
+        args.steps, args.repeats = 1, 1
+    else:
+        presets = _split(args.presets, PRESETS, "presets")
+        backends = _split(args.backends, BACKENDS, "backends")
+    sides = _split(args.sides, SIDES, "sides")
+    results = []
+    for preset in presets:
+        for backend in backends:
+            for side in sides:
+                result = _run_worker(preset, side, backend, args)
+                results.append(result)
+                if args.json:
+                    print(json.dumps(result), flush=True)
+    if not args.json:
+        print(table(results))
+    return results
+
+
+def table(results):
+    """Formats worker results as a Markdown table (one row per preset and backend)."""
+    by_key = {(r["preset"], r["backend"], r["side"]): r for r in results}
+    rows = [
+        "| preset | backend | batch | GAN.fit img/s (spread) | vs TF | keras conv_transpose "
+        "img/s | GAN / keras | subpixel img/s | reference img/s | GAN / reference |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def speed(r):
+        if r is None or "images_per_s" not in r:
+            return None
+        return r["images_per_s"]
+
+    def fmt(value, spread=None):
+        if value is None:
+            return "-"
+        return f"{value:.1f}" + (f" ({100 * spread:.0f}%)" if spread is not None else "")
+
+    def ratio(a, b):
+        return "-" if a is None or b is None else f"{a / b:.2f}"
+
+    keys = dict.fromkeys((r["preset"], r["backend"]) for r in results)
+    for preset, backend in keys:
+        gan = by_key.get((preset, backend, "gan"))
+        ours = speed(gan)
+        tf = speed(by_key.get((preset, "tensorflow", "gan")))
+        keras_side = speed(by_key.get((preset, backend, "keras")))
+        subpixel = speed(by_key.get((preset, backend, "subpixel")))
+        reference = speed(by_key.get((preset, backend, "reference")))
+        batch = next(r["batch_size"] for r in results if r["preset"] == preset)
+        cells = [
+            preset,
+            backend,
+            str(batch),
+            fmt(ours, gan.get("spread") if gan else None),
+            ratio(ours, tf),
+            fmt(keras_side),
+            ratio(ours, keras_side),
+            fmt(subpixel),
+            fmt(reference),
+            ratio(ours, reference),
         ]
-        results = []
-        for backend in BACKENDS:
-            env = dict(os.environ, KERAS_BACKEND=backend)
-            out = subprocess.run(
-                [sys.executable, __file__, *forwarded, "--json"],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-            results.append(json.loads(out.strip().splitlines()[-1]))
-        for r in results:
-            print(_line(r))
-        return results
-    result = run(args)
-    print(json.dumps(result) if args.json else _line(result))
-    return [result]
-
-
-def _line(r):
-    line = (
-        f"{r['backend']:>10}: GAN.fit {r['gan_images_per_s']:8.1f} img/s, reference fit "
-        f"{r['reference_images_per_s']:8.1f} img/s, ratio {r['ratio']:.2f} "
-        f"({r['resolution']}x{r['resolution']}, batch {r['batch_size']}, {r['steps']} steps, "
-        f"load {r['load_average']})"
-    )
-    if "jax_loop_images_per_s" in r:
-        line += (
-            f"\n{'':>10}  plain jitted loop without fit {r['jax_loop_images_per_s']:8.1f} img/s, "
-            f"GAN.fit / loop {r['ratio_to_jax_loop']:.2f}"
-        )
-    return line
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":

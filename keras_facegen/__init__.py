@@ -20,6 +20,7 @@ _SUBMODULES = (
     "latent",
     "layers",
     "losses",
+    "metrics",
     "models",
     "sampling",
     "training",

@@ -9,81 +9,222 @@ Subcommands:
     sample  Write a grid of generated faces (optionally ranked by the discriminator).
     morph   Write a morphing GIF between two faces given as hex codes or seeds.
     code    Encode, decode and average hex face codes.
+
+Adding a subcommand: write ``_add_<name>(subparsers)`` (it builds the subparser with
+:func:`_command_parser` and sets ``handler=_cmd_<name>``) and ``_cmd_<name>(args)``, then list
+``_add_<name>`` in ``_SUBCOMMANDS``. Handlers raise ``ValueError`` / ``OSError`` /
+:class:`CommandError` for bad input; :func:`main` prints them as one line and exits with 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from keras_facegen import __version__
 
+PROG = "keras-facegen"
 
-def build_parser() -> argparse.ArgumentParser:
-    """Builds the argument parser of the ``keras-facegen`` command.
+#: Exceptions a handler may raise for bad input: printed as one line, exit status 2.
+_INPUT_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError)
 
-    Returns:
-        The parser, with one subparser per subcommand.
-    """
-    parser = argparse.ArgumentParser(
-        prog="keras-facegen",
+#: Modules whose Python warnings and log records are hidden unless ``--verbose``.
+_NOISY_MODULES = ("tensorflow", "tensorflow_hub", "keras", "jax", "jaxlib", "absl", "torch")
+
+#: Model files ``--model`` / ``--discriminator`` accept.
+_MODEL_SUFFIXES = (".keras", ".h5")
+
+#: ``train`` settings that shape the run; ``facegen.json`` records them and ``--resume``
+#: rebuilds from it. ``dest -> (facegen.json key, flag as the user types it)``.
+RUN_SETTINGS: dict[str, tuple[str, str]] = {
+    "preset": ("preset", "--preset"),
+    "resolution": ("resolution", "--resolution"),
+    "no_matching": ("matching", "--no-matching"),
+    "ema": ("ema_decay", "--ema"),
+    "batch_size": ("batch_size", "--batch-size"),
+    "data": ("data", "--data"),
+    "num_images": ("num_images", "--num-images"),
+    "seed": ("seed", "--seed"),
+}
+
+#: ``train`` settings ``--resume`` takes from ``facegen.json`` unless given again (they change
+#: only which steps get grids and checkpoints, so a new value is accepted).
+RUN_SCHEDULE: dict[str, str] = {
+    "sample_every": "sample_every",
+    "checkpoint_every": "checkpoint_every",
+}
+
+
+class CommandError(Exception):
+    """Bad input found by the command line itself; printed as one line (exit status 2)."""
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: ...)`` for options with a real default (not for flags or ``None``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+# --- argument types: argparse reports "argument --x: <message>" and exits with status 2 ---
+
+
+def _int_type(minimum: int) -> Callable[[str], int]:
+    expected = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}; received {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {expected}; received {text!r}")
+        return value
+
+    parse.__name__ = "positive integer" if minimum == 1 else f"integer >= {minimum}"
+    return parse
+
+
+_positive_int = _int_type(1)
+_seed_int = _int_type(0)
+
+
+def _decay(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), e.g. 0.999; got {text!r}")
+    return value
+
+
+# --- the parser: one _add_<command> function per subcommand ---
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        default=argparse.SUPPRESS,  # keeps a --verbose given before the subcommand
+        help="show TensorFlow/JAX start-up logs and library warnings (hidden by default)",
+    )
+    return common
+
+
+def _command_parser(subparsers: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """A subcommand parser with the shared options and help format."""
+    parser = subparsers.add_parser(
+        name, parents=[_common_options()], formatter_class=_HelpFormatter, **kwargs
+    )
+    parser.set_defaults(_parser=parser)
+    return parser
+
+
+def _add_train(subparsers: Any) -> None:
+    train = _command_parser(
+        subparsers,
+        "train",
+        help="train a DCGAN on synthetic faces or an image folder",
         description=(
-            "Generate faces with GANs on Keras 3 (TensorFlow, JAX or PyTorch; pick one with "
-            "the KERAS_BACKEND environment variable)."
+            "Train a DCGAN preset. The run folder (--out) gets checkpoints, sample grids, "
+            "generator.keras, discriminator.keras and facegen.json (every setting that shapes "
+            "the run; --resume rebuilds the GAN from it)."
         ),
     )
-    parser.add_argument("--version", action="version", version=f"keras-facegen {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    train = sub.add_parser("train", help="train a DCGAN on synthetic faces or an image folder")
-    train.add_argument("--preset", default="face96", help="model preset (default: face96)")
+    train.add_argument("--preset", default="face96", help="model preset")
     train.add_argument(
         "--data",
         default="synthetic",
         help="'synthetic' for the built-in procedural faces, or a folder of images",
     )
-    train.add_argument("--steps", type=int, default=2000, help="total training steps")
-    train.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
+    train.add_argument("--steps", type=_positive_int, default=2000, help="total training steps")
     train.add_argument(
-        "--resolution", type=int, default=None, help="image size (default: the preset's)"
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        help="images per step (default: the preset's)",
     )
-    train.add_argument("--out", type=Path, default=Path("runs/facegen"), help="output folder")
-    train.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
+    train.add_argument(
+        "--resolution", type=_positive_int, default=None, help="image size (default: the preset's)"
+    )
+    train.add_argument("--out", type=Path, default=Path("runs/facegen"), help="run folder")
+    existing = train.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out with the settings in its facegen.json",
+    )
+    existing.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete the run already in --out (checkpoint, grids, models) and start afresh",
+    )
     train.add_argument(
         "--no-matching",
         action="store_true",
         help="train without feature matching and mean-image matching",
     )
-    train.add_argument("--sample-every", type=int, default=None, help="steps between grids")
-    train.add_argument("--checkpoint-every", type=int, default=None, help="steps between saves")
     train.add_argument(
-        "--num-images", type=int, default=10000, help="synthetic faces to draw (default: 10000)"
+        "--sample-every",
+        type=_positive_int,
+        default=None,
+        help="steps between sample grids (default: --checkpoint-every)",
+    )
+    train.add_argument(
+        "--checkpoint-every",
+        type=_positive_int,
+        default=None,
+        help="steps between checkpoints (default: min(steps, 200))",
+    )
+    train.add_argument(
+        "--num-images", type=_positive_int, default=10000, help="synthetic faces to draw"
     )
     train.add_argument(
         "--ema",
-        type=float,
+        type=_decay,
         default=None,
         metavar="DECAY",
-        help="keep an EMA of the generator weights (e.g. 0.99); grids and generator.keras use it",
+        help="keep an EMA of the generator weights (e.g. 0.999); grids and generator.keras use it",
     )
-    train.add_argument("--seed", type=int, default=0, help="random seed")
+    train.add_argument(
+        "--seed", type=_seed_int, default=0, help="random seed (weights, data order, latents)"
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=_cmd_train)
 
-    sample = sub.add_parser("sample", help="write a grid of generated faces")
-    sample.add_argument("--model", type=Path, required=True, help="a generator .keras file")
-    sample.add_argument("--num", type=int, default=16, help="number of faces")
+
+def _add_sample(subparsers: Any) -> None:
+    sample = _command_parser(subparsers, "sample", help="write a grid of generated faces")
+    sample.add_argument(
+        "--model",
+        type=Path,
+        required=True,
+        help="a generator .keras file (latent vector in, image out), e.g. runs/x/generator.keras",
+    )
+    sample.add_argument("--num", type=_positive_int, default=16, help="number of faces")
     sample.add_argument("--out", type=Path, default=Path("grid.png"), help="PNG or JPEG path")
-    sample.add_argument("--seed", type=int, default=0, help="latent seed")
-    sample.add_argument("--rows", type=int, default=None, help="grid rows (default: square)")
+    sample.add_argument("--seed", type=_seed_int, default=0, help="latent seed")
+    sample.add_argument(
+        "--rows", type=_positive_int, default=None, help="grid rows (default: square)"
+    )
     sample.add_argument(
         "--rank",
         action="store_true",
-        help="rank faces by the discriminator and write the worst/best two-row sheet",
+        help="rank faces by the discriminator and write the labelled worst/best two-row sheet",
     )
     sample.add_argument(
         "--discriminator",
@@ -91,25 +232,48 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="discriminator .keras for --rank (default: discriminator.keras beside --model)",
     )
-    sample.add_argument("--top-k", type=int, default=10, help="faces per row with --rank")
+    sample.add_argument("--top-k", type=_positive_int, default=10, help="faces per row with --rank")
+    sample.set_defaults(handler=_cmd_sample)
 
-    morph = sub.add_parser("morph", help="write a morphing GIF between two faces")
+
+_ENDPOINT_HELP = (
+    "a hex code (two hex digits per latent coordinate: 32 for a 16-d generator, even if all "
+    "digits) or a seed written seed:N (a bare integer of another length is read as a seed too)"
+)
+
+
+def _add_morph(subparsers: Any) -> None:
+    morph = _command_parser(
+        subparsers,
+        "morph",
+        help="write a morphing GIF between two faces",
+        description=(
+            "Write a GIF morphing between two faces. Each end is a hex code (exactly "
+            "2 x latent_dim hex digits, e.g. from `keras-facegen code encode`) or a seed "
+            "(seed:42)."
+        ),
+    )
     source = morph.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", type=Path, help="a generator .keras file")
     source.add_argument("--hub", metavar="HANDLE", help="a TF-Hub ProGAN handle or folder")
-    morph.add_argument("--from", dest="start", required=True, help="hex code or integer seed")
-    morph.add_argument("--to", dest="end", required=True, help="hex code or integer seed")
-    morph.add_argument("--steps", type=int, default=25, help="frames (default: 25)")
+    morph.add_argument("--from", dest="start", required=True, metavar="CODE|seed:N",
+                       help=_ENDPOINT_HELP)  # fmt: skip
+    morph.add_argument("--to", dest="end", required=True, metavar="CODE|seed:N",
+                       help=_ENDPOINT_HELP)  # fmt: skip
+    morph.add_argument("--steps", type=_positive_int, default=25, help="frames")
     morph.add_argument(
         "--method",
         choices=("hypersphere", "slerp", "lerp", "line"),
         default="hypersphere",
-        help="interpolation (default: hypersphere)",
+        help="interpolation",
     )
-    morph.add_argument("--duration", type=int, default=80, help="milliseconds per frame")
+    morph.add_argument("--duration", type=_positive_int, default=80, help="milliseconds per frame")
     morph.add_argument("--out", type=Path, default=Path("morph.gif"), help="GIF path")
+    morph.set_defaults(handler=_cmd_morph)
 
-    code = sub.add_parser("code", help="encode, decode or average hex face codes")
+
+def _add_code(subparsers: Any) -> None:
+    code = _command_parser(subparsers, "code", help="encode, decode or average hex face codes")
     code_sub = code.add_subparsers(dest="code_command", metavar="ACTION", required=True)
     encode = code_sub.add_parser("encode", help="latent numbers in [-1, 1] -> hex code")
     encode.add_argument("values", nargs="+", type=float, help="latent coordinates")
@@ -117,32 +281,389 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("code", help="hex code")
     average = code_sub.add_parser("average", help="byte-wise average of hex codes")
     average.add_argument("codes", nargs="+", help="hex codes of equal length")
+    code.set_defaults(handler=_cmd_code)
+
+
+#: One entry per subcommand, in ``--help`` order.
+_SUBCOMMANDS: list[Callable[[Any], None]] = [_add_train, _add_sample, _add_morph, _add_code]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Builds the argument parser of the ``keras-facegen`` command.
+
+    Returns:
+        The parser, with one subparser per subcommand.
+
+    Example:
+        >>> build_parser().parse_args(["sample", "--model", "g.keras"]).num
+        16
+    """
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Generate faces with GANs on Keras 3 (TensorFlow, JAX or PyTorch; pick one with "
+            "the KERAS_BACKEND environment variable)."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", help="show framework logs and warnings"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in _SUBCOMMANDS:
+        add(subparsers)
     return parser
+
+
+# --- running a command: quiet frameworks, one-line errors ---
+
+
+@contextlib.contextmanager
+def _stderr_to_file() -> Iterator[Any]:
+    """Sends the process's file descriptor 2 (C++ logging too) to a temporary file."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield capture
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def import_quietly(*modules: str, verbose: bool = False) -> None:
+    """Imports modules with their start-up chatter hidden (shown again if an import fails).
+
+    TensorFlow writes its oneDNN and CUDA-probe lines before its logging is configured, so
+    ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them; the import runs with file descriptor 2
+    redirected instead.
+
+    Args:
+        *modules: Module names, e.g. ``"keras"`` (which imports the Keras backend).
+        verbose: Import normally, chatter included.
+
+    Raises:
+        ImportError: As the import does; the hidden output is printed first.
+    """
+    import importlib
+
+    if verbose:
+        for module in modules:
+            importlib.import_module(module)
+        return
+    with _stderr_to_file() as capture:
+        try:
+            for module in modules:
+                importlib.import_module(module)
+        except BaseException:
+            failed = True
+        else:
+            failed = False
+    if failed:
+        capture_text = ""
+        with contextlib.suppress(OSError, ValueError):
+            capture.seek(0)
+            capture_text = capture.read().decode(errors="replace")
+        sys.stderr.write(capture_text)
+        for module in modules:
+            importlib.import_module(module)
+
+
+def _quiet_environment(verbose: bool) -> None:
+    """Environment settings read by TensorFlow/JAX at import time (user settings win)."""
+    if not verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+
+@contextlib.contextmanager
+def _quiet(verbose: bool) -> Iterator[None]:
+    """Hides framework warnings and log records (not keras-facegen's own) unless verbose."""
+    if verbose:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in _NOISY_MODULES]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        for module in _NOISY_MODULES:
+            warnings.filterwarnings("ignore", module=rf"{module}(\.|$)")
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
+
+
+def _configure_backend_threads() -> None:
+    import keras
+
+    if keras.backend.backend() == "torch":
+        from keras_facegen.backend.torch.threads import configure_threads
+
+        configure_threads()
+
+
+def _given_options(parser: argparse.ArgumentParser, argv: list[str], args: Any) -> set[str]:
+    """The dests of the subcommand's options that ``argv`` set explicitly."""
+    sub = getattr(args, "_parser", None)
+    if sub is None or args.command not in argv:
+        return set()
+    tail = argv[argv.index(args.command) + 1 :]
+    unset = object()
+    probe = argparse.Namespace(**{dest: unset for dest in vars(args)})
+    sub.parse_known_args(tail, probe)
+    return {dest for dest, value in vars(probe).items() if value is not unset}
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.filename and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the ``keras-facegen`` command.
 
+    Framework start-up logs and warnings are hidden unless ``--verbose``; bad input ends with
+    one line ``keras-facegen: error: ...`` on stderr and exit status 2.
+
     Args:
         argv: Command-line arguments without the program name; defaults to ``sys.argv[1:]``.
 
     Returns:
-        The process exit status (0 on success, 2 on bad input).
+        The process exit status (0 on success, 2 on bad input, 130 if interrupted).
     """
-    # TensorFlow's C++ start-up chatter (CUDA probes on CPU machines) buries the output.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
+    if getattr(args, "handler", None) is None:
         parser.print_help()
         return 0
-    handler = _COMMANDS[args.command]
+    verbose = bool(args.verbose)
+    args._given = _given_options(parser, argv, args)
+    _quiet_environment(verbose)
     try:
-        handler(args)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"keras-facegen {args.command}: error: {error}", file=sys.stderr)
+        with _quiet(verbose):
+            import_quietly("keras", verbose=verbose)
+            _configure_backend_threads()
+            args.handler(args)
+    except (*_INPUT_ERRORS, CommandError) as error:
+        print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        hint = " (continue with --resume)" if args.command == "train" else ""
+        print(f"{PROG}: interrupted{hint}", file=sys.stderr)
+        return 130
     return 0
+
+
+# --- shared checks ---
+
+
+def check_output_file(path: Path, argument: str, suffixes: Sequence[str]) -> Path:
+    """Checks before any work that an output file can be written (format and folder).
+
+    Args:
+        path: The file to be written; its folder is created if missing.
+        argument: The option's name, for messages.
+        suffixes: Accepted extensions (lower case, with the dot).
+
+    Returns:
+        ``path``.
+
+    Raises:
+        CommandError: On another extension, a folder in the way, or a folder that cannot be
+            created or written to.
+    """
+    if path.suffix.lower() not in suffixes:
+        raise CommandError(
+            f"{argument} {str(path)!r}: expected a file ending in {' or '.join(suffixes)}"
+        )
+    if path.is_dir():
+        raise CommandError(f"{argument} {str(path)!r} is a folder; expected a file path")
+    check_output_folder(path.parent, argument, of=path)
+    return path
+
+
+def check_output_folder(folder: Path, argument: str, of: Path | None = None) -> Path:
+    """Creates ``folder`` if needed and checks a file can be written in it.
+
+    Args:
+        folder: The output folder.
+        argument: The option's name, for messages.
+        of: The output file the folder is for (named in messages instead of the folder).
+
+    Returns:
+        ``folder``.
+
+    Raises:
+        CommandError: If the folder cannot be created or written to.
+    """
+    name = str(of if of is not None else folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if isinstance(error, (FileExistsError, NotADirectoryError)):
+            reason = "a file is in the way of its folder"
+        raise CommandError(f"{argument} {name!r} cannot be written: {reason}") from None
+    return folder
+
+
+def _load_model(path: Path, argument: str, expected: str) -> Any:
+    import keras
+
+    import keras_facegen.layers  # noqa: F401  (registers the custom layers for loading)
+    import keras_facegen.models  # noqa: F401
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{argument}: no model file at {str(path)!r}")
+    if path.suffix.lower() not in _MODEL_SUFFIXES:
+        raise CommandError(
+            f"{argument} {str(path)!r} is not a Keras model file; expected {expected}"
+        )
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many kinds for a damaged or foreign file
+        reason = " ".join(str(error).split())[:200]
+        raise CommandError(
+            f"{argument} {str(path)!r} could not be loaded ({reason}); expected {expected}"
+        ) from None
+
+
+def _shape_text(shape: Any) -> str:
+    return "(" + ", ".join("N" if d is None else str(d) for d in shape) + ")"
+
+
+_GENERATOR_EXPECTED = "a generator .keras file (latent vector in, image out), e.g. generator.keras"
+_DISCRIMINATOR_EXPECTED = "a discriminator .keras file (image in, score out)"
+
+
+def load_generator(path: Path, argument: str = "--model") -> Any:
+    """Loads a generator ``.keras`` file, checking it maps latent vectors to images.
+
+    Args:
+        path: The model file.
+        argument: The option's name, for messages.
+
+    Returns:
+        The Keras model.
+
+    Raises:
+        FileNotFoundError: If there is no file.
+        CommandError: If it is not a Keras model or not a generator (e.g. a discriminator).
+    """
+    model = _load_model(path, argument, _GENERATOR_EXPECTED)
+    inputs, outputs = _io_shapes(model)
+    if not (len(inputs) == 2 and len(outputs) == 4 and outputs[-1] in (1, 3)):
+        raise CommandError(
+            f"{argument} {str(path)!r} maps {_shape_text(inputs)} to {_shape_text(outputs)}; "
+            f"expected {_GENERATOR_EXPECTED}"
+        )
+    return model
+
+
+def load_discriminator(path: Path, argument: str = "--discriminator") -> Any:
+    """Loads a discriminator ``.keras`` file, checking it maps images to scores.
+
+    Args:
+        path: The model file.
+        argument: The option's name, for messages.
+
+    Returns:
+        The Keras model.
+
+    Raises:
+        FileNotFoundError: If there is no file.
+        CommandError: If it is not a Keras model or does not take images.
+    """
+    model = _load_model(path, argument, _DISCRIMINATOR_EXPECTED)
+    inputs, _ = _io_shapes(model)
+    if len(inputs) != 4:
+        raise CommandError(
+            f"{argument} {str(path)!r} takes {_shape_text(inputs)} inputs; "
+            f"expected {_DISCRIMINATOR_EXPECTED}"
+        )
+    return model
+
+
+def _io_shapes(model: Any) -> tuple[tuple, tuple]:
+    def first(shape: Any) -> tuple:
+        if isinstance(shape, list) and shape and isinstance(shape[0], (tuple, list)):
+            shape = shape[0]
+        return tuple(shape) if isinstance(shape, (tuple, list)) else ()
+
+    try:
+        return first(model.input_shape), first(model.output_shape)
+    except (AttributeError, ValueError, RuntimeError):
+        return (), ()
+
+
+def _run_info(model_path: Path) -> dict[str, Any]:
+    """Reads the ``facegen.json`` that ``train`` writes beside its models (empty if absent)."""
+    from keras_facegen.training import RUN_INFO_FILE
+
+    return _read_run_info(model_path.parent / RUN_INFO_FILE)
+
+
+def _read_run_info(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise CommandError(f"{str(path)!r} is not readable run information: {error}") from None
+    if not isinstance(info, dict):
+        raise CommandError(f"{str(path)!r} is not readable run information (not an object)")
+    return info
+
+
+def latent_from(value: str, latent_dim: int, distribution: str, argument: str) -> Any:
+    """A latent from a hex code (exactly ``2 * latent_dim`` digits) or a seed (``seed:N``).
+
+    A string of the code's length is always a code, even if all its digits are decimal. For
+    backward compatibility a bare integer of another length is read as a seed.
+
+    Args:
+        value: The text given on the command line.
+        latent_dim: The generator's latent size.
+        distribution: The latent distribution seeds draw from.
+        argument: The option's name, for messages.
+
+    Returns:
+        float32 latent ``(latent_dim,)``.
+
+    Raises:
+        ValueError: Naming the option, if ``value`` is neither.
+    """
+    from keras_facegen import latent
+
+    text = value.strip()
+    seed_text = text[5:] if text.lower().startswith("seed:") else None
+    if seed_text is None and len(text) != 2 * latent_dim and text.isdigit():
+        seed_text = text
+    if seed_text is not None:
+        if not seed_text.isdigit():
+            raise ValueError(
+                f"{argument}={value!r}: a seed must be seed:N with N a non-negative integer"
+            )
+        return latent.sample_latents(1, latent_dim, distribution, seed=int(seed_text))[0]
+    try:
+        return latent.decode_hex(text, latent_dim=latent_dim)
+    except ValueError as error:
+        raise ValueError(
+            f"{argument}={value!r} is neither a hex code ({2 * latent_dim} hex digits for this "
+            f"{latent_dim}-d generator) nor a seed (seed:N): {error}"
+        ) from None
+
+
+# --- the subcommands ---
 
 
 def _print_json(value: Any) -> None:
@@ -160,16 +681,67 @@ def _cmd_code(args: argparse.Namespace) -> None:
         print(latent.average_codes(args.codes))
 
 
+def _describe(dest: str, value: Any) -> str:
+    if dest == "no_matching":
+        return "--no-matching" if value else "matching on"
+    if dest == "ema":
+        return "no EMA" if value is None else f"--ema {value}"
+    return f"{RUN_SETTINGS[dest][1]} {value}"
+
+
+def _settings_for_resume(args: argparse.Namespace, info: dict[str, Any]) -> None:
+    """Takes the run's settings from its facegen.json; refuses flags that disagree."""
+    disagreeing = []
+    for dest, (key, _) in RUN_SETTINGS.items():
+        if key not in info:
+            continue
+        recorded = (not info[key]) if dest == "no_matching" else info[key]
+        if dest in args._given and getattr(args, dest) != recorded:
+            given, had = _describe(dest, getattr(args, dest)), _describe(dest, recorded)
+            disagreeing.append(f"{given} (the run has {had})")
+        setattr(args, dest, recorded)
+    for dest, key in RUN_SCHEDULE.items():
+        if dest not in args._given and info.get(key) is not None:
+            setattr(args, dest, info[key])
+    if disagreeing:
+        raise CommandError(
+            f"--resume: {'; '.join(disagreeing)}. The run in {str(args.out)!r} was made with "
+            "other settings; drop these flags to continue it as it was."
+        )
+
+
 def _cmd_train(args: argparse.Namespace) -> None:
     import keras
 
     from keras_facegen import models, training
 
-    # --seed fixes the whole run: initial weights, data order, latents.
-    keras.utils.set_random_seed(args.seed)
-    preset = models.get_preset(args.preset)
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {str(out)!r} is a file; expected a run folder")
+    if args.resume:
+        info = _read_run_info(out / training.RUN_INFO_FILE)
+        _settings_for_resume(args, info)
+        checkpoint = out / "checkpoint" / "checkpoint.npz"
+        if not checkpoint.is_file():
+            raise FileNotFoundError(
+                f"--resume: no checkpoint at {str(checkpoint)!r}; start without --resume, or "
+                "point --out at an earlier run"
+            )
+    else:
+        existing = training.run_outputs(out)
+        if existing and not args.overwrite:
+            names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in existing)
+            raise CommandError(
+                f"--out {str(out)!r} already holds a run ({names}); continue it with --resume "
+                "or replace it with --overwrite"
+            )
+    check_output_folder(out, "--out")
+    preset = models.get_preset(args.preset)  # an unknown name fails before the data is made
     batch_size = args.batch_size or preset["batch_size"]
     resolution = args.resolution or preset["resolution"]
+    args.batch_size, args.resolution = batch_size, resolution
+    # --seed fixes the whole run: initial weights, data order, latents.
+    keras.utils.set_random_seed(args.seed)
     images = training.training_images(args.data, resolution, args.num_images, args.seed)
     gan = models.gan_from_preset(
         preset,
@@ -178,10 +750,15 @@ def _cmd_train(args: argparse.Namespace) -> None:
         ema_decay=args.ema,
         seed=args.seed,
     )
+    settings = {key: getattr(args, dest) for dest, (key, _) in RUN_SETTINGS.items()}
+    settings["matching"] = not args.no_matching
+    settings.update({key: getattr(args, dest) for dest, key in RUN_SCHEDULE.items()})
+    if args.overwrite:
+        training.clear_run(out)
     result = training.train(
         gan,
         images,
-        args.out,
+        out,
         steps=args.steps,
         batch_size=batch_size,
         resume=args.resume,
@@ -189,56 +766,26 @@ def _cmd_train(args: argparse.Namespace) -> None:
         checkpoint_every=args.checkpoint_every,
         seed=args.seed,
         verbose=0 if args.quiet else 1,
-        info={"preset": args.preset, "data": args.data, "matching": not args.no_matching},
+        info=settings,
     )
     print(f"trained {result.steps} steps; wrote {result.generator_path}, {result.samples_path}")
-
-
-def _run_info(model_path: Path) -> dict[str, Any]:
-    """Reads the ``facegen.json`` that ``train`` writes beside its models (empty if absent)."""
-    from keras_facegen.training import RUN_INFO_FILE
-
-    info_path = model_path.parent / RUN_INFO_FILE
-    if info_path.is_file():
-        return json.loads(info_path.read_text())
-    return {}
-
-
-def _load_model(path: Path, argument: str) -> Any:
-    import keras
-
-    import keras_facegen.layers  # noqa: F401  (registers the custom layers for loading)
-    import keras_facegen.models  # noqa: F401
-
-    if not path.is_file():
-        raise FileNotFoundError(f"{argument}: no model file at {str(path)!r}")
-    return keras.saving.load_model(path, compile=False)
-
-
-def _latent_from(value: str, latent_dim: int, distribution: str, argument: str) -> Any:
-    """A latent from a hex code or an integer seed."""
-    from keras_facegen import latent
-
-    if value.lstrip("-").isdigit():
-        return latent.sample_latents(1, latent_dim, distribution, seed=int(value))[0]
-    try:
-        return latent.decode_hex(value, latent_dim=latent_dim)
-    except ValueError as error:
-        raise ValueError(
-            f"{argument}={value!r} is neither an integer seed nor a valid hex code: {error}"
-        ) from None
 
 
 def _cmd_sample(args: argparse.Namespace) -> None:
     from keras_facegen import latent, sampling
 
-    generator = _load_model(args.model, "--model")
+    check_output_file(args.out, "--out", tuple(sampling.IMAGE_FORMATS))
+    if args.rank and args.top_k > args.num:
+        raise CommandError(f"--top-k {args.top_k} is more than --num {args.num} faces")
+    if args.rows and args.rows > args.num:
+        raise CommandError(f"--rows {args.rows} is more than --num {args.num} faces")
+    generator = load_generator(args.model, "--model")
     info = _run_info(args.model)
     distribution = info.get("latent_distribution", "normal")
     _, latent_dim = latent.as_generator(generator)
     if args.rank:
         disc_path = args.discriminator or args.model.parent / "discriminator.keras"
-        discriminator = _load_model(disc_path, "--discriminator")
+        discriminator = load_discriminator(disc_path, "--discriminator")
         ranking = sampling.rank_by_discriminator(
             generator,
             discriminator,
@@ -247,7 +794,7 @@ def _cmd_sample(args: argparse.Namespace) -> None:
             seed=args.seed,
             distribution=distribution,
         )
-        path = sampling.save_ranked_sheet(ranking, args.out, top_k=args.top_k)
+        path = sampling.save_ranked_sheet(ranking, args.out, top_k=args.top_k, labels=True)
         lowest = ", ".join(f"{s:.3f}" for s in ranking.lowest_scores)
         highest = ", ".join(f"{s:.3f}" for s in ranking.highest_scores)
         print(f"lowest 'real' probabilities: {lowest}")
@@ -263,29 +810,26 @@ def _cmd_sample(args: argparse.Namespace) -> None:
 def _cmd_morph(args: argparse.Namespace) -> None:
     from keras_facegen import latent, sampling
 
+    check_output_file(args.out, "--out", (".gif",))
     if args.hub:
         from keras_facegen import hub
 
-        generator = hub.load_progan(args.hub)
+        import_quietly("tensorflow", "tensorflow_hub", verbose=bool(args.verbose))
+        try:
+            generator = hub.load_progan(args.hub)
+        except hub.HubModuleUnavailableError as error:
+            raise CommandError(f"--hub: {error}") from None
         distribution = "normal"
     else:
-        generator = _load_model(args.model, "--model")
+        generator = load_generator(args.model, "--model")
         distribution = _run_info(args.model).get("latent_distribution", "normal")
     _, latent_dim = latent.as_generator(generator)
-    start = _latent_from(args.start, latent_dim, distribution, "--from")
-    end = _latent_from(args.end, latent_dim, distribution, "--to")
+    start = latent_from(args.start, latent_dim, distribution, "--from")
+    end = latent_from(args.end, latent_dim, distribution, "--to")
     path_latents = latent.morph_path(start, end, args.steps, method=args.method)
     frames = latent.generate_images(generator, path_latents)
     path = sampling.save_gif(frames, args.out, duration=args.duration)
     print(f"wrote {path} ({len(frames)} frames, method={args.method})")
-
-
-_COMMANDS = {
-    "code": _cmd_code,
-    "morph": _cmd_morph,
-    "sample": _cmd_sample,
-    "train": _cmd_train,
-}
 
 
 if __name__ == "__main__":

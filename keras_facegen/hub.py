@@ -23,6 +23,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from keras_facegen._validation import check_int
+
 __all__ = [
     "DEFAULT_PROGAN_HANDLE",
     "HubGenerator",
@@ -68,14 +70,6 @@ class ProjectionResult(NamedTuple):
 
     latents: np.ndarray
     history: np.ndarray
-
-
-class _AdamSettings(NamedTuple):
-    steps: int
-    learning_rate: float
-    beta_1: float
-    beta_2: float
-    epsilon: float
 
 
 def module_cache_dir(handle: str = DEFAULT_PROGAN_HANDLE, cache_dir: str | None = None) -> str:
@@ -251,8 +245,7 @@ class HubGenerator:
             ("resolution", resolution),
             ("channels", channels),
         ):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"Invalid {name}={value!r}: expected a positive integer.")
+            check_int(value, name)
         _check_output_range(output_range)
         _check_batch_size(batch_size)
         self._function = function
@@ -341,8 +334,7 @@ class HubGenerator:
             >>> generator.sample_latents(2, seed=0).shape  # doctest: +SKIP
             (2, 512)
         """
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"Invalid n={n!r}: expected a positive number of latents.")
+        n = check_int(n, "n")
         rng = np.random.default_rng(seed)
         return rng.standard_normal((int(n), self.latent_dim)).astype(np.float32)
 
@@ -361,15 +353,16 @@ class HubGenerator:
         beta_1: float = _ADAM_BETA_1,
         beta_2: float = _ADAM_BETA_2,
         epsilon: float = _ADAM_EPSILON,
+        optimizer: Any = None,
     ) -> np.ndarray | ProjectionResult:
         """Recovers latents whose images match target images (the TF-Hub ProGAN tutorial's way).
 
-        Adam optimises each latent on ``sum |G(z) - x| + norm_weight * | |z| - target_norm |``:
-        an L1 image difference summed over pixels and channels, in the module's own output range
-        ([0, 1] for ProGAN, as in the tutorial), plus a pull of the latent's length towards
-        ``target_norm`` (default ``sqrt(latent_dim)``, the typical length of a standard-normal
-        latent). The tutorial's ``MeanAbsoluteError(reduction="sum")`` averages over channels
-        first; ``norm_weight=3`` reproduces its balance exactly. TensorFlow computes
+        ``keras.optimizers.Adam`` optimises each latent on ``sum |G(z) - x| + norm_weight * | |z| -
+        target_norm |``: an L1 image difference summed over pixels and channels, in the module's own
+        output range ([0, 1] for ProGAN, as in the tutorial), plus a pull of the latent's length
+        towards ``target_norm`` (default ``sqrt(latent_dim)``, the typical length of a
+        standard-normal latent). The tutorial's ``MeanAbsoluteError(reduction="sum")`` averages over
+        channels first; ``norm_weight=3`` reproduces its balance exactly. TensorFlow computes
         (``GradientTape``) whatever the Keras backend. `keras_facegen.latent.project` delegates
         here, with the same arguments.
 
@@ -386,6 +379,8 @@ class HubGenerator:
             beta_1: Adam's first-moment decay.
             beta_2: Adam's second-moment decay.
             epsilon: Adam's denominator epsilon.
+            optimizer: A Keras optimizer to use instead of ``Adam(learning_rate, beta_1,
+                beta_2, epsilon)`` (a template: every batch works on a fresh copy).
 
         Returns:
             NumPy float32 latents ``(N, latent_dim)`` after the last step; with
@@ -401,8 +396,7 @@ class HubGenerator:
             >>> latents, history = generator.project(target, return_history=True)  # doctest: +SKIP
         """
         targets = self._check_images(images)
-        if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
-            raise ValueError(f"Invalid steps={steps!r}: expected a positive integer.")
+        steps = check_int(steps, "steps")
         learning_rate = _check_number("learning_rate", learning_rate, positive=True)
         norm_weight = _check_number("norm_weight", norm_weight)
         epsilon = _check_number("epsilon", epsilon, positive=True)
@@ -428,15 +422,22 @@ class HubGenerator:
         low, high = self.output_range
         # The loss lives in the module's own range, as in the tutorial ([0, 1] for ProGAN).
         targets = low + (targets + 1.0) * 0.5 * (high - low)
-        settings = _AdamSettings(int(steps), learning_rate, float(beta_1), float(beta_2), epsilon)
-        latents, history = [], np.zeros(int(steps), np.float32)
+        from keras_facegen.latent.projection import minimize_latents
+
+        if optimizer is None:
+            import keras
+
+            optimizer = keras.optimizers.Adam(
+                learning_rate, beta_1=float(beta_1), beta_2=float(beta_2), epsilon=epsilon
+            )
+        latents, history = [], np.zeros(steps, np.float32)
         for begin in range(0, len(targets), batch_size):
-            chunk_latents, chunk_history = self._project_chunk(
-                targets[begin : begin + batch_size],
+            chunk = targets[begin : begin + batch_size]
+            chunk_latents, chunk_history = minimize_latents(
+                self._loss_and_gradient(chunk, norm_weight, target_norm),
                 start[begin : begin + batch_size],
-                settings,
-                norm_weight,
-                target_norm,
+                steps,
+                optimizer,
             )
             latents.append(chunk_latents)
             history += chunk_history
@@ -472,48 +473,32 @@ class HubGenerator:
         images = (raw - low) * (2.0 / (high - low)) - 1.0
         return np.clip(images, -1.0, 1.0).astype(np.float32, copy=False)
 
-    def _project_chunk(
-        self,
-        targets: np.ndarray,
-        start: np.ndarray,
-        adam: _AdamSettings,
-        norm_weight: float,
-        target_norm: float,
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _loss_and_gradient(
+        self, targets: np.ndarray, norm_weight: float, target_norm: float
+    ) -> Any:
+        """``z -> (loss, d loss / d z)`` for a batch of targets, computed by TensorFlow."""
         import tensorflow as tf
 
         target = tf.constant(targets, tf.float32)
-        latent = tf.Variable(start, dtype=tf.float32)
-        first_moment = tf.Variable(tf.zeros_like(start))
-        second_moment = tf.Variable(tf.zeros_like(start))
 
-        @tf.function
-        def adam_step(step: Any) -> Any:
+        @tf.function(input_signature=[tf.TensorSpec((len(targets), self.latent_dim), tf.float32)])
+        def loss_and_gradient(latent: Any) -> Any:
             with tf.GradientTape() as tape:
-                images = self._raw(latent.read_value())
+                tape.watch(latent)
+                images = self._raw(latent)
                 reconstruction = tf.reduce_sum(tf.abs(images - target))
                 # The tiny epsilon keeps the gradient finite at z = 0.
                 lengths = tf.sqrt(tf.reduce_sum(tf.square(latent), axis=1) + 1e-12)
                 loss = reconstruction + norm_weight * tf.reduce_sum(tf.abs(lengths - target_norm))
-            gradient = tape.gradient(loss, latent)
-            # Adam as in keras.optimizers.Adam; the latents are independent rows, so optimising
-            # the summed loss is optimising each image's loss on its own.
-            first_moment.assign(adam.beta_1 * first_moment + (1 - adam.beta_1) * gradient)
-            second_moment.assign(
-                adam.beta_2 * second_moment + (1 - adam.beta_2) * tf.square(gradient)
-            )
-            alpha = (
-                adam.learning_rate
-                * tf.sqrt(1.0 - tf.pow(adam.beta_2, step))
-                / (1.0 - tf.pow(adam.beta_1, step))
-            )
-            latent.assign_sub(alpha * first_moment / (tf.sqrt(second_moment) + adam.epsilon))
-            return loss
+            # The latents are independent rows, so optimising the summed loss is optimising
+            # each image's loss on its own.
+            return loss, tape.gradient(loss, latent)
 
-        history = np.empty(adam.steps, np.float32)
-        for step in range(adam.steps):
-            history[step] = adam_step(tf.constant(step + 1, tf.float32)).numpy()
-        return latent.numpy().astype(np.float32), history
+        def value_and_grad(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            loss, gradient = loss_and_gradient(tf.constant(z, tf.float32))
+            return loss.numpy(), gradient.numpy()
+
+        return value_and_grad
 
     def _check_latents(self, z: Any, name: str) -> np.ndarray:
         latents = _to_numpy(z)
@@ -581,12 +566,7 @@ def _check_number(name: str, value: Any, positive: bool = False) -> float:
 
 
 def _check_batch_size(batch_size: Any) -> None:
-    if (
-        not isinstance(batch_size, (int, np.integer))
-        or isinstance(batch_size, bool)
-        or (batch_size < 1)
-    ):
-        raise ValueError(f"Invalid batch_size={batch_size!r}: expected a positive integer.")
+    check_int(batch_size, "batch_size")
 
 
 @contextlib.contextmanager

@@ -17,6 +17,8 @@ import keras
 import numpy as np
 from PIL import Image
 
+from keras_facegen._images import as_rgb_batch as _as_rgb_batch
+from keras_facegen._images import image_grid, to_uint8
 from keras_facegen._validation import check_int
 from keras_facegen.latent.distributions import sample_latents
 from keras_facegen.latent.generators import (
@@ -205,106 +207,6 @@ def rank_by_discriminator(
     return Ranking(images[order], latents[order], scores[order], top_k)
 
 
-def to_uint8(images: Any) -> np.ndarray:
-    """Converts images in ``[-1, 1]`` (floats) or uint8 to uint8.
-
-    Floats map by ``round((x + 1) * 127.5)`` after clipping to ``[-1, 1]``; integer images must
-    already lie in ``[0, 255]``.
-
-    Args:
-        images: An array or tensor of any shape.
-
-    Returns:
-        A uint8 array of the same shape.
-
-    Raises:
-        ValueError: On non-finite floats or integers outside ``[0, 255]``.
-
-    Example:
-        >>> to_uint8(np.array([-1.0, 0.0, 1.0])).tolist()
-        [0, 128, 255]
-    """
-    array = np.asarray(keras.ops.convert_to_numpy(images))
-    if array.dtype == np.uint8:
-        return array
-    if array.dtype.kind in "iub":
-        if array.size and (array.min() < 0 or array.max() > 255):
-            raise ValueError(
-                f"Integer images must lie in [0, 255]; received values in [{array.min()}, "
-                f"{array.max()}]."
-            )
-        return array.astype(np.uint8)
-    array = array.astype(np.float64)
-    if not np.all(np.isfinite(array)):
-        raise ValueError("images contain non-finite values; expected floats in [-1, 1].")
-    # Half-up rounding, as for hex codes: 0.0 -> 128.
-    return np.floor((np.clip(array, -1.0, 1.0) + 1.0) * 127.5 + 0.5).astype(np.uint8)
-
-
-def _as_rgb_batch(images: Any, name: str = "images") -> np.ndarray:
-    if isinstance(images, (list, tuple)):
-        images = np.stack([np.asarray(keras.ops.convert_to_numpy(i)) for i in images])
-    array = to_uint8(images)
-    if array.ndim == 3:
-        array = array[None]
-    if array.ndim != 4 or array.shape[0] == 0 or array.shape[-1] not in (1, 3):
-        raise ValueError(
-            f"{name} must be (H, W, C) or a non-empty batch (N, H, W, C) with C = 1 or 3; "
-            f"received {name} with shape {array.shape}."
-        )
-    if array.shape[-1] == 1:
-        array = np.repeat(array, 3, axis=-1)
-    return array
-
-
-def image_grid(images: Any, rows: int = 1, padding: int = 2, pad_value: int = 0) -> np.ndarray:
-    """Tiles a batch of images into one uint8 RGB image, row by row.
-
-    The grid has ``rows`` rows and ``ceil(N / rows)`` columns; ``padding`` pixels of
-    ``pad_value`` separate the cells and surround the grid; unused cells are ``pad_value``.
-
-    Args:
-        images: ``(N, H, W, C)`` (or a list of ``(H, W, C)``), floats in ``[-1, 1]`` or uint8,
-            ``C`` = 1 (grey, repeated to RGB) or 3.
-        rows: Number of rows (``1 <= rows <= N``).
-        padding: Pixels between cells and around the grid (``>= 0``).
-        pad_value: Grey level ``0..255`` of the padding.
-
-    Returns:
-        uint8 array ``(rows * (H + padding) + padding, cols * (W + padding) + padding, 3)``.
-
-    Raises:
-        ValueError: On bad shapes, ``rows`` outside ``[1, N]``, negative padding or a
-            ``pad_value`` outside ``[0, 255]``.
-
-    Example:
-        >>> image_grid(np.zeros((4, 8, 8, 3)), rows=2, padding=1).shape
-        (19, 19, 3)
-    """
-    batch = _as_rgb_batch(images)
-    num, height, width, _ = batch.shape
-    if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or not 1 <= rows <= num:
-        raise ValueError(f"rows must be an integer in [1, {num}] (the image count); got {rows!r}.")
-    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
-        raise ValueError(f"padding must be a non-negative integer; received padding={padding!r}.")
-    if isinstance(pad_value, bool) or not isinstance(pad_value, (int, np.integer)):
-        raise ValueError(f"pad_value must be an integer in [0, 255]; received {pad_value!r}.")
-    if not 0 <= pad_value <= 255:
-        raise ValueError(f"pad_value must be an integer in [0, 255]; received {pad_value!r}.")
-    cols = -(-num // rows)
-    grid = np.full(
-        (rows * (height + padding) + padding, cols * (width + padding) + padding, 3),
-        pad_value,
-        dtype=np.uint8,
-    )
-    for index, image in enumerate(batch):
-        row, col = divmod(index, cols)
-        top = padding + row * (height + padding)
-        left = padding + col * (width + padding)
-        grid[top : top + height, left : left + width] = image
-    return grid
-
-
 def _prepare_path(path: str | os.PathLike, allowed: dict[str, str]) -> tuple[Path, str]:
     path = Path(path)
     suffix = path.suffix.lower()
@@ -413,9 +315,13 @@ def ranked_sheet(
     seed: int | None = None,
     padding: int = 2,
     pad_value: int = 0,
+    labels: bool = False,
     **rank_kwargs: Any,
 ) -> np.ndarray:
     """The two-row sheet of the worst and best faces: row 1 lowest scores, row 2 highest.
+
+    With ``labels``, a left column names the rows ("worst", "best") and each face has its
+    "real" probability printed under it (three decimals).
 
     Args:
         source: A :class:`Ranking`, or a generator (then ``discriminator`` is required and
@@ -426,10 +332,12 @@ def ranked_sheet(
         seed: Seed of the latents when ranking here.
         padding: Grid padding in pixels.
         pad_value: Grid padding grey level.
+        labels: Add the row names and each face's score.
         **rank_kwargs: More :func:`rank_by_discriminator` arguments (``latents``, ...).
 
     Returns:
-        uint8 ``(H', W', 3)`` image: lowest first in row 1, highest first in row 2.
+        uint8 ``(H', W', 3)`` image: lowest first in row 1, highest first in row 2. Without
+        labels it is :func:`image_grid` of the ``2 * top_k`` faces.
 
     Raises:
         ValueError: If a generator is given without a discriminator, or ``top_k`` is larger
@@ -456,12 +364,61 @@ def ranked_sheet(
         )
     lowest = ranking.images[:top_k]
     highest = ranking.images[::-1][:top_k]
+    if labels:
+        rows = [
+            ("worst", to_uint8(lowest), ranking.scores[:top_k]),
+            ("best", to_uint8(highest), ranking.scores[::-1][:top_k]),
+        ]
+        return _labelled_rows(rows, padding, pad_value)
     return image_grid(
         np.concatenate([to_uint8(lowest), to_uint8(highest)]),
         rows=2,
         padding=padding,
         pad_value=pad_value,
     )
+
+
+def _labelled_rows(
+    rows: list[tuple[str, np.ndarray, np.ndarray]], padding: int, pad_value: int
+) -> np.ndarray:
+    """Rows of faces with a name column on the left and a score under each face."""
+    from PIL import ImageDraw, ImageFont
+
+    check_int(padding, "padding", minimum=0)
+    font = ImageFont.load_default()
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+
+    def text_size(text: str) -> tuple[int, int]:
+        left, top, right, bottom = probe.textbbox((0, 0), text, font=font)
+        return int(right - left), int(bottom)
+
+    _, height, width, _ = rows[0][1].shape
+    cols = max(len(images) for _, images, _ in rows)
+    decimals = 3 if text_size("0.000")[0] <= width else 2
+    label_width = max(text_size(name)[0] for name, _, _ in rows) + 2 * padding + 4
+    text_height = max(text_size("0.123")[1], text_size("worst")[1]) + 2
+    row_height = height + text_height + padding
+    canvas = np.full(
+        (padding + len(rows) * row_height, label_width + cols * (width + padding) + padding, 3),
+        pad_value,
+        dtype=np.uint8,
+    )
+    placed = []
+    for r, (name, images, scores) in enumerate(rows):
+        top = padding + r * row_height
+        for c, image in enumerate(images):
+            left = label_width + padding + c * (width + padding)
+            canvas[top : top + height, left : left + width] = image
+            placed.append((f"{float(scores[c]):.{decimals}f}", left, width, top + height + 1))
+        placed.append((name, padding, None, top + (height - text_size(name)[1]) // 2))
+    picture = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(picture)
+    ink = (0, 0, 0) if pad_value >= 128 else (255, 255, 255)
+    for text, left, cell_width, top in placed:
+        if cell_width is not None:  # centred under its face
+            left += max(0, (cell_width - text_size(text)[0]) // 2)
+        draw.text((left, top), text, fill=ink, font=font)
+    return np.asarray(picture)
 
 
 def save_ranked_sheet(
@@ -473,7 +430,8 @@ def save_ranked_sheet(
         source: A :class:`Ranking` or a generator.
         path: Output ``.png`` / ``.jpg`` / ``.jpeg`` file (parent folders are created).
         discriminator: The discriminator when ``source`` is a generator.
-        **kwargs: More :func:`ranked_sheet` arguments (``top_k``, ``num_samples``, ``seed``).
+        **kwargs: More :func:`ranked_sheet` arguments (``top_k``, ``num_samples``, ``seed``,
+            ``labels``).
 
     Returns:
         The path written.

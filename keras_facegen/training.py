@@ -18,6 +18,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +28,75 @@ import numpy as np
 from keras_facegen import __version__
 from keras_facegen._validation import check_int
 from keras_facegen.callbacks import CHECKPOINT_FILE, GANCheckpoint, SampleGrid, resume_from
-from keras_facegen.data import load_images, synthetic_faces
+from keras_facegen.data import is_cache, load_images, open_cache, synthetic_faces
 from keras_facegen.data.batches import ShuffledBatches
 from keras_facegen.latent import sample_latents
 from keras_facegen.sampling import image_grid, save_image
 
-__all__ = ["RUN_INFO_FILE", "TrainResult", "ema_generator", "train", "training_images"]
+__all__ = [
+    "RUN_INFO_FILE",
+    "TrainResult",
+    "clear_run",
+    "ema_generator",
+    "run_outputs",
+    "train",
+    "training_images",
+]
 
 #: Metadata written beside the models (read by ``keras-facegen sample`` and ``morph``).
 RUN_INFO_FILE = "facegen.json"
+
+#: What :func:`train` writes into a run folder (``overwrite=True`` deletes exactly these).
+RUN_OUTPUTS = (
+    RUN_INFO_FILE,
+    "checkpoint",
+    "samples",
+    "samples.png",
+    "generator.keras",
+    "discriminator.keras",
+)
+
+
+def run_outputs(out: str | os.PathLike) -> list[Path]:
+    """The outputs of an earlier :func:`train` run present in a folder.
+
+    Args:
+        out: A run folder (it need not exist).
+
+    Returns:
+        The existing paths among :data:`RUN_OUTPUTS`, in that order (empty if none).
+
+    Example:
+        >>> run_outputs("/nonexistent/run")
+        []
+    """
+    out = Path(out)
+    return [out / name for name in RUN_OUTPUTS if (out / name).exists()]
+
+
+def clear_run(out: str | os.PathLike) -> list[Path]:
+    """Deletes an earlier run's outputs from a folder (and nothing else).
+
+    Args:
+        out: A run folder.
+
+    Returns:
+        The paths deleted.
+
+    Raises:
+        OSError: If one cannot be deleted.
+
+    Example:
+        >>> clear_run("/nonexistent/run")
+        []
+    """
+    removed = run_outputs(out)
+    for path in removed:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    return removed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,22 +122,26 @@ class TrainResult:
 
 def training_images(
     source: str | os.PathLike, resolution: int, num_images: int = 10000, seed: int = 0
-) -> np.ndarray:
-    """The images a run trains on: built-in synthetic faces or a folder of images.
+) -> Any:
+    """The images a run trains on: built-in synthetic faces, a folder of images or a cache.
 
     Args:
-        source: ``"synthetic"`` for :func:`~keras_facegen.data.synthetic_faces`, otherwise a
-            folder read with :func:`~keras_facegen.data.load_images`.
+        source: ``"synthetic"`` for :func:`~keras_facegen.data.synthetic_faces`; a cache
+            folder written by :func:`~keras_facegen.data.prepare_cache` (it has a manifest),
+            read from disk batch by batch; otherwise a folder read into memory with
+            :func:`~keras_facegen.data.load_images`.
         resolution: Image height and width.
         num_images: How many synthetic faces to draw (ignored for a folder).
         seed: Seed of the synthetic faces.
 
     Returns:
-        ``(N, resolution, resolution, 3)`` images: float32 in [-1, 1] (synthetic) or uint8
-        (a folder; :class:`ShuffledBatches` converts each batch).
+        ``(N, resolution, resolution, 3)`` images: float32 in [-1, 1] (synthetic), uint8
+        (a folder; :class:`ShuffledBatches` converts each batch), or a cache's
+        :class:`~keras_facegen.data.CachedImages` level (uint8, read on indexing).
 
     Raises:
-        ValueError: If the folder is missing, empty or has no readable image.
+        ValueError: If the folder is missing, empty or has no readable image, or the cache
+            does not hold ``resolution``.
 
     Example:
         >>> training_images("synthetic", 64, num_images=8).shape  # doctest: +SKIP
@@ -85,6 +150,8 @@ def training_images(
     if str(source) == "synthetic":
         images, _ = synthetic_faces(num_images, resolution=resolution, seed=seed)
         return images
+    if is_cache(source):
+        return open_cache(source).at(resolution)
     return load_images(source, resolution)
 
 
@@ -116,7 +183,7 @@ def ema_generator(gan: keras.Model) -> keras.Model:
 
 
 def _steps_done(gan: keras.Model) -> int:
-    return int(keras.ops.convert_to_numpy(gan.generator_optimizer.iterations))
+    return int(gan.counter_values()["iterations"])
 
 
 def _segments(done: int, steps: int, every: int) -> list[tuple[int, int]]:
@@ -147,6 +214,7 @@ def train(
     seed: int = 0,
     verbose: int | str = "auto",
     info: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> TrainResult:
     """Trains a compiled GAN for exactly ``steps`` steps, resumably, and saves the results.
 
@@ -168,7 +236,11 @@ def train(
         num_samples: Faces per sample grid.
         seed: Seed of the data order and of the sample latents.
         verbose: ``fit``'s verbosity (1 = progress bar).
-        info: Extra entries for ``facegen.json`` (e.g. the preset name).
+        info: Extra entries for ``facegen.json`` (e.g. the preset name). The file is
+            written when training starts (``steps`` = steps done) and again at the end, so an
+            interrupted run keeps the settings it needs to resume.
+        overwrite: Delete an earlier run's outputs in ``out`` first (see :func:`clear_run`);
+            without it (and without ``resume``) a folder holding a run is refused.
 
     Returns:
         A :class:`TrainResult`.
@@ -176,6 +248,8 @@ def train(
     Raises:
         ValueError: On bad counts, or a resumed run already past ``steps``.
         FileNotFoundError: If ``resume`` is set and ``out`` has no checkpoint.
+        FileExistsError: If ``out`` holds an earlier run and neither ``resume`` nor
+            ``overwrite`` is set.
 
     Example:
         >>> gan = gan_from_preset("face64_small")  # doctest: +SKIP
@@ -189,6 +263,14 @@ def train(
     out = Path(out)
     checkpoint_dir = out / "checkpoint"
     done = 0
+    if not resume and run_outputs(out):
+        if not overwrite:
+            names = ", ".join(path.name for path in run_outputs(out))
+            raise FileExistsError(
+                f"{str(out)!r} already holds a run ({names}); pass resume=True to continue it "
+                "or overwrite=True to replace it."
+            )
+        clear_run(out)
     if resume:
         if not (checkpoint_dir / CHECKPOINT_FILE).is_file():
             raise FileNotFoundError(
@@ -203,6 +285,8 @@ def train(
             f"steps={steps}."
         )
     ema = getattr(gan, "ema_decay", None) is not None
+    out.mkdir(parents=True, exist_ok=True)
+    _write_run_info(out, gan, images, done, batch_size, info)
     callbacks = [
         SampleGrid(
             out / "samples",
@@ -243,15 +327,22 @@ def train(
         image_grid(samples, rows=max(1, round(math.sqrt(num_samples)))), out / "samples.png"
     )
     total = _steps_done(gan)
+    _write_run_info(out, gan, images, total, batch_size, info)
+    return TrainResult(out, generator_path, discriminator_path, samples_path, total, history)
+
+
+def _write_run_info(
+    out: Path, gan: keras.Model, images: Any, steps: int, batch_size: int, info: Any
+) -> None:
     run_info = {
         "latent_dim": gan.latent_dim,
         "latent_distribution": gan.latent_distribution,
         "resolution": int(np.shape(images)[1]),
-        "steps": total,
+        "steps": steps,
         "batch_size": batch_size,
+        "ema_decay": getattr(gan, "ema_decay", None),
         "backend": keras.backend.backend(),
         "keras_facegen_version": __version__,
         **(info or {}),
     }
     (out / RUN_INFO_FILE).write_text(json.dumps(run_info, indent=2) + "\n")
-    return TrainResult(out, generator_path, discriminator_path, samples_path, total, history)

@@ -151,7 +151,10 @@ def test_sample_grid_and_ranked_sheet(capsys, trained_run, tmp_path):
     assert lowest == sorted(lowest) and highest == sorted(highest, reverse=True)
     assert max(lowest) <= min(highest)
     with Image.open(tmp_path / "ranked.png") as sheet:
-        assert sheet.size == (4 * 32 + 5 * 2, 2 * 32 + 3 * 2)
+        labelled = np.asarray(sheet)
+    # The CLI's sheet is labelled: a name column on the left, a score strip under each row.
+    assert labelled.shape[1] > 4 * 32 + 5 * 2 and labelled.shape[0] > 2 * 32 + 3 * 2
+    assert labelled[:, :20].max() > 200  # white label text on the black margin
 
 
 def test_morph_gif_between_code_and_seed(capsys, trained_run, tmp_path):
@@ -189,6 +192,228 @@ def test_morph_gif_between_code_and_seed(capsys, trained_run, tmp_path):
 def test_missing_model_is_a_clear_error(capsys, argv, message):
     status, _, err = run(capsys, *argv)
     assert status == 2 and message in err and "missing.keras" in err
+
+
+def test_all_digit_code_is_a_code_and_seeds_are_explicit():
+    # The origin's code is all digits: it must be decoded, not read as seed 8080...
+    origin = "80" * 16
+    np.testing.assert_array_equal(
+        cli.latent_from(origin, 16, "uniform", "--from"), latent.decode_hex(origin)
+    )
+    seven = latent.sample_latents(1, 16, "uniform", seed=7)[0]
+    np.testing.assert_array_equal(cli.latent_from("seed:7", 16, "uniform", "--to"), seven)
+    # A bare integer of another length stays a seed (backward compatible).
+    np.testing.assert_array_equal(cli.latent_from("7", 16, "uniform", "--to"), seven)
+    for bad in ("-1", "seed:-1", "seed:x", "80zz"):
+        with pytest.raises(ValueError, match="--from="):
+            cli.latent_from(bad, 16, "uniform", "--from")
+
+
+def test_help_documents_seeds_and_defaults(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["morph", "--help"])
+    morph_help = " ".join(capsys.readouterr().out.split())
+    assert "seed:N" in morph_help and "32 for a 16-d generator" in morph_help
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    train_help = " ".join(capsys.readouterr().out.split())
+    assert "total training steps (default: 2000)" in train_help
+    assert "model preset (default: face96)" in train_help
+
+
+@pytest.mark.parametrize(
+    ("argv", "argument"),
+    [
+        (["train", "--batch-size", "0"], "--batch-size"),
+        (["train", "--sample-every", "0"], "--sample-every"),
+        (["train", "--checkpoint-every", "0"], "--checkpoint-every"),
+        (["train", "--steps", "-3"], "--steps"),
+        (["train", "--ema", "1.5"], "--ema"),
+        (["train", "--seed", "-1"], "--seed"),
+        (["sample", "--model", "g.keras", "--num", "0"], "--num"),
+        (["morph", "--model", "g.keras", "--from", "1", "--to", "2", "--steps", "0"], "--steps"),
+    ],
+)
+def test_bad_counts_are_refused_by_name(capsys, argv, argument):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    assert f"argument {argument}" in capsys.readouterr().err
+
+
+def test_from_minus_one_names_the_argument(capsys, trained_run, tmp_path):
+    model = str(trained_run / "generator.keras")
+    argv = ["morph", "--model", model, "--from", "-1", "--to", "seed:2"]
+    status, _, err = run(capsys, *argv, "--out", str(tmp_path / "m.gif"))
+    assert status == 2 and err.startswith("keras-facegen: error: --from='-1'")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_sample_refuses_a_discriminator_or_a_picture(capsys, trained_run, tmp_path):
+    out = str(tmp_path / "grid.png")
+    status, _, err = run(
+        capsys, "sample", "--model", str(trained_run / "discriminator.keras"), "--out", out
+    )
+    assert status == 2
+    assert "maps (N, 32, 32, 3) to (N, " in err and "expected a generator .keras file" in err
+    status, _, err = run(capsys, "sample", "--model", str(trained_run / "samples.png"))
+    assert status == 2 and "is not a Keras model file" in err
+    fake = tmp_path / "fake.keras"
+    fake.write_bytes(b"not a zip")
+    status, _, err = run(capsys, "sample", "--model", str(fake), "--out", out)
+    assert status == 2 and "could not be loaded" in err and len(err.splitlines()) == 1
+    status, _, err = run(
+        capsys,
+        "sample",
+        "--model",
+        str(trained_run / "generator.keras"),
+        "--rank",
+        "--discriminator",
+        str(trained_run / "generator.keras"),
+        "--out",
+        out,
+    )
+    assert status == 2 and "expected a discriminator .keras file" in err
+
+
+@pytest.mark.parametrize("command", ["sample", "morph", "train"])
+def test_unwritable_out_fails_before_work(capsys, trained_run, tmp_path, command):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("in the way")
+    model = str(trained_run / "generator.keras")
+    argv = {
+        "sample": ["sample", "--model", model, "--out", str(blocker / "grid.png")],
+        "morph": ["morph", "--model", model, "--from", "seed:1", "--to", "seed:2"]
+        + ["--out", str(blocker / "m.gif")],
+        "train": [*TRAIN, "--steps", "1", "--out", str(blocker / "run")],
+    }[command]
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == ""
+    assert err.startswith("keras-facegen: error: --out") and "cannot be written" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_wrong_output_format_is_refused(capsys, trained_run, tmp_path):
+    model = str(trained_run / "generator.keras")
+    status, _, err = run(capsys, "sample", "--model", model, "--out", str(tmp_path / "g.bmp"))
+    assert status == 2 and ".png or .jpg or .jpeg" in err
+    status, _, err = run(
+        capsys, "morph", "--model", model, "--from", "seed:1", "--to", "seed:2", "--out",
+        str(tmp_path / "m.png"),
+    )  # fmt: skip
+    assert status == 2 and ".gif" in err
+
+
+def test_morph_hub_offline_is_one_message(capsys, monkeypatch, tmp_path):
+    from keras_facegen import hub
+
+    def offline(handle, *args, **kwargs):
+        try:
+            raise OSError("Name or service not known")
+        except OSError as error:
+            raise hub.HubModuleUnavailableError(f"Could not load {handle}: offline") from error
+
+    monkeypatch.setattr(hub, "load_progan", offline)
+    status, _, err = run(
+        capsys, "morph", "--hub", "https://example.invalid/m", "--from", "seed:1", "--to",
+        "seed:2", "--out", str(tmp_path / "m.gif"),
+    )  # fmt: skip
+    assert status == 2
+    assert err == "keras-facegen: error: --hub: Could not load https://example.invalid/m: offline\n"
+
+
+def test_existing_run_needs_resume_or_overwrite(capsys, tmp_path):
+    out = tmp_path / "run"
+    assert cli.main([*TRAIN, "--steps", "4", "--out", str(out)]) == 0
+    assert sorted(p.name for p in (out / "samples").iterdir()) == [
+        "step_0000002.png",
+        "step_0000004.png",
+    ]
+    capsys.readouterr()
+    before = (out / "generator.keras").read_bytes()
+    status, _, err = run(capsys, *TRAIN, "--steps", "2", "--out", str(out))
+    assert status == 2 and "--resume" in err and "--overwrite" in err
+    assert (out / "generator.keras").read_bytes() == before  # untouched
+    status, _, _ = run(capsys, *TRAIN, "--steps", "2", "--out", str(out), "--overwrite")
+    assert status == 0
+    # The old run's grids are gone, not left beside the new ones.
+    assert [p.name for p in (out / "samples").iterdir()] == ["step_0000002.png"]
+    assert json.loads((out / "facegen.json").read_text())["steps"] == 2
+
+
+def test_resume_rebuilds_the_gan_from_facegen_json(capsys, tmp_path):
+    out = tmp_path / "ema"
+    assert cli.main([*TRAIN, "--ema", "0.99", "--steps", "2", "--out", str(out)]) == 0
+    info = json.loads((out / "facegen.json").read_text())
+    assert info["ema_decay"] == 0.99 and info["seed"] == 3 and info["batch_size"] == 8
+    # No flag repeated: preset, resolution, EMA, batch size, seed all come from facegen.json.
+    status, _, err = run(capsys, "train", "--out", str(out), "--steps", "3", "--resume")
+    assert status == 0, err
+    info = json.loads((out / "facegen.json").read_text())
+    assert info["steps"] == 3 and info["ema_decay"] == 0.99 and info["preset"] == "face64_small"
+    # Flags that disagree are refused, each named.
+    status, _, err = run(
+        capsys, "train", "--out", str(out), "--steps", "4", "--resume", "--no-matching",
+        "--preset", "face96", "--ema", "0.99",
+    )  # fmt: skip
+    assert status == 2
+    assert "--no-matching (the run has matching on)" in err
+    assert "--preset face96 (the run has --preset face64_small)" in err
+    assert "--ema" not in err  # it agrees
+    assert json.loads((out / "facegen.json").read_text())["steps"] == 3
+
+
+def test_commands_are_quiet_by_default(tmp_path):
+    script = Path(sys.executable).parent / "keras-facegen"
+    result = subprocess.run(
+        [script, "code", "encode", "0", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0 and result.stdout == "80ff\n"
+    assert result.stderr == ""
+
+
+def test_torch_threads_default(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from keras_facegen.backend.torch import threads
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        assert threads.configure_threads() is None  # the user's choice is kept
+        for name in threads.USER_THREAD_VARIABLES:
+            monkeypatch.delenv(name, raising=False)
+        expected = min(threads.physical_cores(), 4)
+        assert threads.configure_threads() == expected == torch.get_num_threads()
+        assert threads.configure_threads(1, force=True) == 1
+        with pytest.raises(ValueError, match="num_threads"):
+            threads.configure_threads(0)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_physical_cores_reads_cpuinfo(monkeypatch, tmp_path):
+    pytest.importorskip("torch")
+    from keras_facegen.backend.torch import threads
+
+    # Two cores with two hyper-threads each: 4 logical CPUs, 2 physical cores.
+    cpuinfo = "".join(
+        f"processor\t: {cpu}\nphysical id\t: 0\ncore id\t\t: {cpu // 2}\n\n" for cpu in range(4)
+    )
+    path = tmp_path / "cpuinfo"
+    path.write_text(cpuinfo)
+    real_open = open
+    monkeypatch.setattr(
+        "builtins.open",
+        lambda name, *a, **k: real_open(path if name == "/proc/cpuinfo" else name, *a, **k),
+    )
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert threads.physical_cores() == 2
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert threads.physical_cores() == 1
 
 
 def test_morph_rejects_bad_code(capsys, trained_run, tmp_path):

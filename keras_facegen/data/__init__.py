@@ -4,11 +4,24 @@
 - :func:`load_images` reads a folder of images into a uint8 NumPy array.
 - :func:`image_folder` serves the same images as a batched ``tf.data.Dataset`` in [-1, 1]; it is
   the one place outside ``keras_facegen.backend`` that imports TensorFlow, lazily.
-- :class:`ShuffledBatches` serves an in-memory array as an endless, seeded stream of batches, so a
-  resumed run sees exactly the batches an uninterrupted one would.
+- :class:`ShuffledBatches` serves an in-memory array (or a cache) as an endless, seeded stream of
+  batches, so a resumed run sees exactly the batches an uninterrupted one would.
+- :func:`prepare_cache` writes a folder once into a multi-resolution cache on disk (4×4 up to the
+  target, sharded ``.npy`` files); :class:`ImageCache` streams it batch by batch, for datasets
+  bigger than memory.
 """
 
-from keras_facegen.data.batches import ShuffledBatches
+from keras_facegen.data.batches import ShuffledBatches, halve
+from keras_facegen.data.cache import (
+    CACHE_VERSION,
+    MANIFEST_FILE,
+    CachedImages,
+    ImageCache,
+    cache_resolutions,
+    is_cache,
+    open_cache,
+    prepare_cache,
+)
 from keras_facegen.data.image_folder import (
     IMAGE_EXTENSIONS,
     image_folder,
@@ -18,12 +31,21 @@ from keras_facegen.data.image_folder import (
 from keras_facegen.data.synthetic_faces import HAIR_PALETTE, IRIS_PALETTE, synthetic_faces
 
 __all__ = [
+    "CACHE_VERSION",
     "HAIR_PALETTE",
     "IMAGE_EXTENSIONS",
     "IRIS_PALETTE",
+    "MANIFEST_FILE",
+    "CachedImages",
+    "ImageCache",
     "ShuffledBatches",
+    "cache_resolutions",
+    "halve",
     "image_folder",
+    "is_cache",
     "list_image_files",
     "load_images",
+    "open_cache",
+    "prepare_cache",
     "synthetic_faces",
 ]

@@ -1,7 +1,9 @@
-"""Seeded, resumable batches of an in-memory image array, as a ``keras.utils.PyDataset``."""
+"""Seeded, resumable batches of images in memory or on disk, as a ``keras.utils.PyDataset``."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import keras
@@ -9,7 +11,40 @@ import numpy as np
 
 from keras_facegen._validation import check_int
 
-__all__ = ["ShuffledBatches"]
+__all__ = ["ShuffledBatches", "halve"]
+
+
+def halve(images: np.ndarray) -> np.ndarray:
+    """Halves the height and width of images by averaging each 2×2 block (a box filter).
+
+    The same step as the reference ProGAN dataset tool: ``(x[0::2, 0::2] + x[0::2, 1::2] +
+    x[1::2, 0::2] + x[1::2, 1::2]) * 0.25`` in float32, over the two axes before the last.
+
+    Args:
+        images: ``(..., H, W, C)`` array with even ``H`` and ``W``.
+
+    Returns:
+        float32 array ``(..., H // 2, W // 2, C)``.
+
+    Raises:
+        ValueError: If ``H`` or ``W`` is odd or the array has fewer than three axes.
+
+    Example:
+        >>> halve(np.arange(4.0).reshape(2, 2, 1))[..., 0]
+        array([[1.5]], dtype=float32)
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim < 3 or images.shape[-3] % 2 or images.shape[-2] % 2:
+        raise ValueError(
+            f"halve needs `images` of shape (..., H, W, C) with even H and W; received shape "
+            f"{images.shape}."
+        )
+    return (
+        images[..., 0::2, 0::2, :]
+        + images[..., 0::2, 1::2, :]
+        + images[..., 1::2, 0::2, :]
+        + images[..., 1::2, 1::2, :]
+    ) * np.float32(0.25)
 
 
 class ShuffledBatches(keras.utils.PyDataset):
@@ -23,20 +58,38 @@ class ShuffledBatches(keras.utils.PyDataset):
     ``shuffle=False``: a run resumed after ``k`` steps with ``ShuffledBatches(..., start=k)``
     then sees exactly the batches the uninterrupted run would have seen, on every backend.
 
+    The images may live on disk: an :class:`~keras_facegen.data.ImageCache` (or one of its
+    :meth:`~keras_facegen.data.ImageCache.at` views) is read batch by batch, never whole.
+    Because a batch depends only on its position, the next ``prefetch`` batches are read and
+    converted ahead of time by a small thread pool (file reads and NumPy copies release the
+    GIL), without changing a single value.
+
     Args:
         images: ``(N, H, W, C)`` images: floats in [-1, 1], or uint8 in [0, 255] (converted
-            batch by batch, so a large uint8 dataset stays small in memory).
+            batch by batch, so a large uint8 dataset stays small in memory); or an
+            :class:`~keras_facegen.data.ImageCache` or any array-like with ``shape`` and
+            NumPy-style integer-array indexing (kept as it is, not loaded).
         batch_size: Images per batch (at most ``N``).
         seed: Seed of the shuffling.
         start: Index of the first batch in the stream (the steps already trained).
+        resolution: Serve images at this size instead of ``H``: an ``ImageCache`` reads its
+            stored level; an array is halved (:func:`halve`, then rounded to uint8 if the
+            array is uint8, exactly as the cache stores its levels) ``log2(H / resolution)``
+            times per batch. ``None`` keeps ``H`` (a cache: its largest resolution).
+        prefetch: Batches prepared ahead by as many threads; ``None`` means 0 for an in-memory
+            ``numpy.ndarray`` and 4 for anything else (disk).
         **kwargs: ``keras.utils.PyDataset`` arguments (``workers``, ...).
 
     Raises:
-        ValueError: On a bad shape, batch size or start.
+        ValueError: On a bad shape, batch size, start, resolution or prefetch.
 
     Example:
         >>> images, _ = synthetic_faces(1000, 64)
         >>> batches = ShuffledBatches(images, batch_size=64, seed=0)
+        >>> batches[0].shape
+        (64, 64, 64, 3)
+        >>> ShuffledBatches(images, batch_size=8, resolution=16)[0].shape
+        (8, 16, 16, 3)
         >>> gan.fit(batches, steps_per_epoch=100, epochs=5, shuffle=False)  # doctest: +SKIP
     """
 
@@ -46,32 +99,53 @@ class ShuffledBatches(keras.utils.PyDataset):
         batch_size: int,
         seed: int = 0,
         start: int = 0,
+        *,
+        resolution: int | None = None,
+        prefetch: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        images = np.asarray(images)
-        if images.ndim != 4:
-            raise ValueError(
-                f"Expected `images` of shape (N, H, W, C); received shape {images.shape}."
-            )
+        from keras_facegen.data.cache import CachedImages, ImageCache  # cache.py imports us
+
+        self.halvings = 0
+        if isinstance(images, ImageCache):
+            images = images.at(resolution)
+        elif isinstance(images, CachedImages) and resolution in images.resolutions:
+            images = images.at(resolution)  # read the stored level, not the top one halved
+        elif not (hasattr(images, "shape") and hasattr(images, "__getitem__")):
+            images = np.asarray(images)
+        shape = tuple(images.shape)
+        if len(shape) != 4:
+            raise ValueError(f"Expected `images` of shape (N, H, W, C); received shape {shape}.")
+        if resolution is not None and resolution != shape[1]:
+            self.halvings = _halvings(shape, resolution)
         batch_size = check_int(batch_size, "batch_size", 1)
-        if batch_size > len(images):
+        if batch_size > shape[0]:
             raise ValueError(
-                f"batch_size={batch_size} is larger than the {len(images)} images available; "
+                f"batch_size={batch_size} is larger than the {shape[0]} images available; "
                 "use a smaller batch size or more images."
             )
+        if prefetch is None:
+            prefetch = 0 if isinstance(images, np.ndarray) else 4
         self.images = images
+        self.num_images = shape[0]
+        self.resolution = shape[1] >> self.halvings
         self.batch_size = batch_size
         self.seed = int(seed)
-        self.batches_per_pass = len(images) // batch_size
+        self.batches_per_pass = shape[0] // batch_size
         self.start = check_int(start, "start", 0)
+        self.prefetch = check_int(prefetch, "prefetch", 0)
         self._pass: tuple[int, np.ndarray] | None = None
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: dict[int, Future] = {}
 
     def _permutation(self, index: int) -> np.ndarray:
-        if self._pass is None or self._pass[0] != index:
-            order = np.random.default_rng([self.seed, index]).permutation(len(self.images))
-            self._pass = (index, order)
-        return self._pass[1]
+        current = self._pass
+        if current is None or current[0] != index:
+            order = np.random.default_rng([self.seed, index]).permutation(self.num_images)
+            current = self._pass = (index, order)
+        return current[1]
 
     def batch_indices(self, position: int) -> np.ndarray:
         """Row indices of batch ``position`` of the stream (sorted).
@@ -95,7 +169,73 @@ class ShuffledBatches(keras.utils.PyDataset):
         """Returns stream batch ``start + index`` as float32 in [-1, 1]."""
         if index < 0:
             raise IndexError(f"batch index {index} must be >= 0.")
+        if not self.prefetch:
+            return self._batch(index)
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.prefetch, thread_name_prefix="facegen-data")
+            future = self._pending.pop(index, None)
+            # Only the batches right after this one are worth keeping (Keras reads in order,
+            # after peeking at the first few).
+            for stale in [i for i in self._pending if not index < i <= index + self.prefetch]:
+                self._pending.pop(stale).cancel()
+            for ahead in range(index + 1, index + self.prefetch + 1):
+                if ahead not in self._pending:
+                    self._pending[ahead] = self._pool.submit(self._batch, ahead)
+        return future.result() if future is not None else self._batch(index)
+
+    def _batch(self, index: int) -> np.ndarray:
         batch = self.images[self.batch_indices(self.start + index)]
-        if batch.dtype == np.uint8:
-            return batch.astype("float32") / 127.5 - 1.0
+        quantized = batch.dtype == np.uint8
+        if self.halvings:
+            for _ in range(self.halvings):
+                batch = halve(batch)
+            if quantized:
+                batch = np.rint(batch).clip(0, 255).astype(np.uint8)
+        if quantized:  # in place: one float32 batch in memory, values exactly u8 / 127.5 - 1
+            batch = batch.astype("float32")
+            np.divide(batch, np.float32(127.5), out=batch)
+            np.subtract(batch, np.float32(1.0), out=batch)
+            return batch
         return batch.astype("float32", copy=False)
+
+    def close(self) -> None:
+        """Stops the prefetching threads (they restart on the next item)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            for future in self._pending.values():
+                future.cancel()
+            self._pending.clear()
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def __del__(self) -> None:
+        if getattr(self, "_lock", None) is not None and getattr(self, "_pool", None) is not None:
+            self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Threads, futures and locks stay behind (Keras' multiprocessing workers pickle this).
+        state = self.__dict__.copy()
+        state.update(_lock=None, _pool=None, _pending={}, _pass=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+
+def _halvings(shape: tuple[int, ...], resolution: Any) -> int:
+    """How many halvings take square ``shape``'s images to ``resolution``."""
+    resolution = check_int(resolution, "resolution", 1)
+    height, width = shape[1], shape[2]
+    halvings = 0
+    size = height
+    while size > resolution and size % 2 == 0:
+        size //= 2
+        halvings += 1
+    if height != width or size != resolution:
+        raise ValueError(
+            f"resolution={resolution} cannot be reached from images of shape {shape}: it must "
+            "be the (square) image size divided by a power of two."
+        )
+    return halvings

@@ -31,7 +31,7 @@ from keras_facegen.latent.interpolation import (
     morph_path,
     slerp,
 )
-from keras_facegen.latent.projection import project, projection_loss
+from keras_facegen.latent.projection import minimize_latents, project, projection_loss
 
 __all__ = [
     "apply_offset",
@@ -45,6 +45,7 @@ __all__ = [
     "hex_to_bytes",
     "interpolate_hypersphere",
     "lerp",
+    "minimize_latents",
     "morph_path",
     "offset_vector",
     "project",

@@ -2,36 +2,73 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import keras
 import numpy as np
 from keras import ops
 
 from keras_facegen import backend as facegen_backend
+from keras_facegen._validation import check_int
 from keras_facegen.latent._arrays import as_float_array
 from keras_facegen.latent.distributions import sample_latents
 from keras_facegen.latent.generators import as_generator, check_latents
 
 
-class _Adam:
-    """Adam (Kingma & Ba) on one NumPy array, with bias correction; exact and backend-free."""
+def minimize_latents(
+    value_and_grad: Callable[[np.ndarray], tuple[Any, Any]],
+    initial_latents: Any,
+    steps: int,
+    optimizer: keras.optimizers.Optimizer,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Optimises latents with a Keras optimizer: the loop behind :func:`project`.
 
-    def __init__(self, learning_rate: float, beta_1: float, beta_2: float, epsilon: float):
-        self.learning_rate = learning_rate
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.m: np.ndarray | float = 0.0
-        self.v: np.ndarray | float = 0.0
-        self.iterations = 0
+    The latents live in a ``keras.Variable``; each step calls ``value_and_grad`` on their
+    current value (a float32 NumPy array) and applies the gradient with ``optimizer``, so it
+    runs on every Keras backend whatever computes the gradient (Keras ``ops`` or TensorFlow for
+    a TF-Hub module). ``optimizer`` is used as a template: a fresh copy (``from_config``) holds
+    this call's moments, so one optimizer object can serve many calls.
 
-    def step(self, params: np.ndarray, grad: np.ndarray) -> np.ndarray:
-        self.iterations += 1
-        self.m = self.beta_1 * self.m + (1.0 - self.beta_1) * grad
-        self.v = self.beta_2 * self.v + (1.0 - self.beta_2) * grad * grad
-        m_hat = self.m / (1.0 - self.beta_1**self.iterations)
-        v_hat = self.v / (1.0 - self.beta_2**self.iterations)
-        return params - self.learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
+    Args:
+        value_and_grad: Maps latents ``(N, D)`` to ``(loss, gradient)``, the gradient shaped
+            like the latents (tensors or arrays).
+        initial_latents: Starting latents ``(N, D)``.
+        steps: Optimizer steps.
+        optimizer: A ``keras.optimizers.Optimizer``, e.g. ``keras.optimizers.Adam(0.01)``.
+
+    Returns:
+        ``(latents, history)``: float32 latents ``(N, D)`` after the last step and the float32
+        loss ``(steps,)`` before every step.
+
+    Raises:
+        ValueError: If ``steps`` is not a positive integer or ``optimizer`` is not a Keras
+            optimizer.
+
+    Example:
+        >>> target = np.array([[1.0, -2.0]], "float32")
+        >>> def value_and_grad(z):
+        ...     return float(np.sum((z - target) ** 2)), 2.0 * (z - target)
+        >>> z, history = minimize_latents(
+        ...     value_and_grad, np.zeros((1, 2)), 200, keras.optimizers.SGD(0.1))
+        >>> np.round(z, 3).tolist(), float(history[0])
+        ([[1.0, -2.0]], 5.0)
+    """
+    steps = check_int(steps, "steps")
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise ValueError(
+            f"optimizer must be a keras.optimizers.Optimizer; received optimizer={optimizer!r}."
+        )
+    optimizer = optimizer.__class__.from_config(optimizer.get_config())
+    start = np.asarray(initial_latents, dtype=np.float32)
+    variable = keras.Variable(start, dtype="float32", trainable=True, name="latents")
+    history = np.zeros(steps, dtype=np.float32)
+    for step in range(steps):
+        value, grad = value_and_grad(np.asarray(ops.convert_to_numpy(variable), np.float32))
+        history[step] = float(ops.convert_to_numpy(value))
+        gradient = np.asarray(ops.convert_to_numpy(grad), dtype=np.float32)
+        optimizer.apply([ops.convert_to_tensor(gradient)], [variable])
+    return np.asarray(ops.convert_to_numpy(variable), dtype=np.float32), history
 
 
 def _check_positive(name: str, value: Any, allow_zero: bool = False) -> float:
@@ -90,22 +127,24 @@ def project(
     beta_2: float = 0.999,
     epsilon: float = 1e-7,
     return_history: bool = False,
+    optimizer: keras.optimizers.Optimizer | None = None,
     **kwargs: Any,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Finds latents whose generated images match target images.
 
-    Minimises ``sum |G(z) - x| + norm_weight * | |z| - target_norm |`` per image with Adam on
-    the latents (the TF-Hub ProGAN tutorial: Adam(0.01), 200 steps, ``target_norm =
-    sqrt(latent_dim)``; the tutorial's ``MeanAbsoluteError(reduction="sum")`` averages over the
-    C channels first, so ``norm_weight=C`` reproduces its balance). Gradients come from
-    :func:`keras_facegen.backend.value_and_grad`, so a Keras generator works on TensorFlow,
-    JAX and PyTorch. The images of a batch are optimised together but independently (the loss
-    is a sum and Adam is per coordinate).
+    Minimises ``sum |G(z) - x| + norm_weight * | |z| - target_norm |`` per image with
+    ``keras.optimizers.Adam`` on the latents, or another Keras ``optimizer`` (the TF-Hub ProGAN
+    tutorial: Adam(0.01), 200 steps, ``target_norm = sqrt(latent_dim)``; the tutorial's
+    ``MeanAbsoluteError(reduction="sum")`` averages over the C channels first, so ``norm_weight=C``
+    reproduces its balance). Gradients come from :func:`keras_facegen.backend.value_and_grad`, so a
+    Keras generator works on TensorFlow, JAX and PyTorch. The images of a batch are optimised
+    together but independently (the loss is a sum and Adam is per coordinate).
 
     If ``generator`` has its own ``project`` method (e.g. the TF-Hub ProGAN wrapper), the call is
     delegated to ``generator.project(images, steps=..., learning_rate=..., norm_weight=...,
     target_norm=..., initial_latents=..., seed=..., return_history=..., beta_1=..., beta_2=...,
-    epsilon=..., **kwargs)`` and its result returned as is.
+    epsilon=..., **kwargs)`` (plus ``optimizer=...`` when one is given) and its result returned
+    as is.
 
     Args:
         generator: A Keras generator model, a GAN (``.generator``) or a differentiable callable
@@ -122,6 +161,8 @@ def project(
         beta_2: Adam's second-moment decay.
         epsilon: Adam's denominator epsilon.
         return_history: Also return the total loss before each step.
+        optimizer: A Keras optimizer to use instead of ``Adam(learning_rate, beta_1, beta_2,
+            epsilon)`` (a template: each call works on a fresh copy).
         **kwargs: Only forwarded to a delegated ``generator.project``.
 
     Returns:
@@ -137,6 +178,8 @@ def project(
     """
     delegate = getattr(generator, "project", None)
     if callable(delegate):
+        if optimizer is not None:
+            kwargs["optimizer"] = optimizer
         return delegate(
             images,
             steps=steps,
@@ -165,8 +208,7 @@ def project(
             f"images must be one image (H, W, C) or a batch (N, H, W, C); received images with "
             f"shape {targets.shape}."
         )
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive integer; received steps={steps!r}.")
+    steps = check_int(steps, "steps")
     learning_rate = _check_positive("learning_rate", learning_rate)
     norm_weight = _check_positive("norm_weight", norm_weight, allow_zero=True)
     epsilon = _check_positive("epsilon", epsilon)
@@ -203,13 +245,11 @@ def project(
             )
         return projection_loss(generated, target_tensor, latents, norm_weight, target_norm)
 
-    value_and_grad = facegen_backend.value_and_grad(loss_fn)
-    adam = _Adam(learning_rate, float(beta_1), float(beta_2), epsilon)
-    params = z.astype(np.float64)
-    history = np.zeros(int(steps), dtype=np.float32)
-    for step in range(int(steps)):
-        value, grad = value_and_grad(params.astype(np.float32))
-        history[step] = float(ops.convert_to_numpy(value))
-        params = adam.step(params, np.asarray(ops.convert_to_numpy(grad), dtype=np.float64))
-    latents = params.astype(np.float32)
+    if optimizer is None:
+        optimizer = keras.optimizers.Adam(
+            learning_rate, beta_1=float(beta_1), beta_2=float(beta_2), epsilon=epsilon
+        )
+    latents, history = minimize_latents(
+        facegen_backend.value_and_grad(loss_fn), z, steps, optimizer
+    )
     return (latents, history) if return_history else latents

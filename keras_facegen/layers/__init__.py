@@ -9,5 +9,13 @@ from keras_facegen.layers.equalized_dense import EqualizedDense
 from keras_facegen.layers.fade_in import FadeIn
 from keras_facegen.layers.minibatch_std_dev import MinibatchStdDev
 from keras_facegen.layers.pixel_norm import PixelNorm
+from keras_facegen.layers.subpixel_conv2d_transpose import SubpixelConv2DTranspose
 
-__all__ = ["EqualizedConv2D", "EqualizedDense", "FadeIn", "MinibatchStdDev", "PixelNorm"]
+__all__ = [
+    "EqualizedConv2D",
+    "EqualizedDense",
+    "FadeIn",
+    "MinibatchStdDev",
+    "PixelNorm",
+    "SubpixelConv2DTranspose",
+]

@@ -11,7 +11,23 @@ from keras_facegen.models.attributes import (
 from keras_facegen.models.dcgan import dcgan_discriminator, dcgan_generator
 from keras_facegen.models.factory import gan_from_preset, optimizer_from_preset
 from keras_facegen.models.gan import GAN
+from keras_facegen.models.pggan import (
+    fade_layers,
+    pggan_discriminator,
+    pggan_generator,
+    pggan_resolutions,
+    pggan_stage,
+)
 from keras_facegen.models.presets import PRESETS, get_preset, preset_names
+from keras_facegen.models.progressive import ProgressiveGAN, StagedNetwork
+from keras_facegen.models.schedule import ProgressiveSchedule
+from keras_facegen.models.pretrained import (
+    PretrainedGAN,
+    load_trained,
+    pretrained,
+    pretrained_dir,
+    pretrained_names,
+)
 
 __all__ = [
     "GAN",
@@ -28,4 +44,17 @@ __all__ = [
     "get_preset",
     "optimizer_from_preset",
     "preset_names",
+    "ProgressiveGAN",
+    "ProgressiveSchedule",
+    "StagedNetwork",
+    "fade_layers",
+    "pggan_discriminator",
+    "pggan_generator",
+    "pggan_resolutions",
+    "pggan_stage",
+    "PretrainedGAN",
+    "load_trained",
+    "pretrained",
+    "pretrained_dir",
+    "pretrained_names",
 ]

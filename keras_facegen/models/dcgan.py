@@ -18,6 +18,7 @@ from typing import Any
 import keras
 
 from keras_facegen._validation import check_int
+from keras_facegen.layers.subpixel_conv2d_transpose import SubpixelConv2DTranspose
 from keras_facegen.losses.matching import DEFAULT_FEATURE_LAYER
 from keras_facegen.models.presets import PRESETS, get_preset
 
@@ -250,7 +251,7 @@ def dcgan_generator(
         last = i == len(block_filters)
         bias = True if last else use_bias
         if upsample == "transpose":
-            x = keras.layers.Conv2DTranspose(
+            x = SubpixelConv2DTranspose(
                 block_channels,
                 kernel_size,
                 strides=2,

@@ -21,6 +21,9 @@ from keras_facegen.losses.base import AdversarialLoss, Term, TermInputs, as_term
 
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
 _RESERVED_LOG_NAMES = ("d_loss", "g_loss")
+#: dtype of ``GAN.iterations`` / ``GAN.images_seen``: int64, or int32 on JAX (which keeps 64-bit
+#: integers off unless ``jax_enable_x64`` is set), as Keras' own optimizer step counter.
+COUNTER_DTYPE = "int32" if keras.backend.backend() == "jax" else "int64"
 
 GANTrainer = gan_trainer()
 
@@ -60,9 +63,11 @@ class GANOptimizer:
         self,
         generator_optimizer: keras.optimizers.Optimizer,
         discriminator_optimizer: keras.optimizers.Optimizer,
+        iterations: Any = None,
     ) -> None:
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
+        self._iterations = iterations
 
     @property
     def built(self) -> bool:
@@ -106,8 +111,42 @@ class GANOptimizer:
 
     @property
     def iterations(self) -> Any:
-        """Train steps taken: the generator optimizer's iteration counter."""
+        """Train steps run: the GAN's own counter (``GAN.iterations``).
+
+        Keras callbacks that read ``model.optimizer.iterations`` (e.g. TensorBoard) see the
+        GAN's step count, which also counts steps a ``LossScaleOptimizer`` skipped. A
+        ``GANOptimizer`` built without a GAN falls back to the generator optimizer's counter.
+        """
+        if self._iterations is not None:
+            return self._iterations
         return self.generator_optimizer.iterations
+
+    @property
+    def learning_rate(self) -> Any:
+        """The generator's learning rate; setting it moves both players' rates.
+
+        The setter gives the generator optimizer the new rate and multiplies the
+        discriminator's by the same factor, so a ratio between the two (e.g. a two-timescale
+        update rule with a faster discriminator) survives ``LearningRateScheduler`` and
+        ``ReduceLROnPlateau``; equal rates stay equal. If the generator's rate is 0, both get
+        the new value. Both optimizers need a float learning rate (not a schedule) to be set.
+
+        Example:
+            >>> opt = GANOptimizer(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(4e-3))
+            >>> opt.learning_rate = 5e-4
+            >>> round(float(opt.discriminator_optimizer.learning_rate), 6)
+            0.002
+        """
+        return self.generator_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: Any) -> None:
+        value = _as_float(value)
+        old_g = _as_float(self.generator_optimizer.learning_rate)
+        old_d = _as_float(self.discriminator_optimizer.learning_rate)
+        new_d = value if old_g == 0.0 else old_d * (value / old_g)
+        self.generator_optimizer.learning_rate = value
+        self.discriminator_optimizer.learning_rate = new_d
 
     def scale_loss(self, loss: Any) -> Any:
         """Returns ``loss`` unchanged (each player scales its own loss)."""
@@ -118,6 +157,10 @@ class GANOptimizer:
             f"GANOptimizer(generator_optimizer={self.generator_optimizer!r}, "
             f"discriminator_optimizer={self.discriminator_optimizer!r})"
         )
+
+
+def _as_float(value: Any) -> float:
+    return float(np.asarray(ops.convert_to_numpy(value)))
 
 
 class _Views:
@@ -167,6 +210,15 @@ class GAN(GANTrainer, keras.Model):
     2. Sample latents, run ``D(G(z))`` (and ``D(real)`` if a term needs real logits or
        features), and take one generator step on the adversarial loss plus every matching term.
     3. If ``ema_decay`` is set, move the EMA copy of the generator weights towards them.
+    4. Add 1 to :attr:`iterations` and the batch size to :attr:`images_seen`.
+
+    The GAN counts its own progress: :attr:`iterations` (train steps run, whether or not an
+    optimizer skipped its update, e.g. a ``LossScaleOptimizer`` on overflow) and
+    :attr:`images_seen` (real images consumed; the global batch under ``tf.distribute``). Both
+    are non-trainable variables of the GAN: saved in ``.keras`` files, in checkpoints, and
+    threaded through JAX's stateless loop and ``steps_per_execution``. Inside a train step
+    (:meth:`_begin_train_step`, the objectives, the terms) they hold the counts *before* the
+    step; they are incremented at its very end.
 
     ``fit`` accepts images (NumPy arrays, ``tf.data.Dataset``, ``keras.utils.PyDataset``), or
     batches ``(images, latents)`` / ``{"images": ..., "latents": ...}``: given latents replace
@@ -185,6 +237,10 @@ class GAN(GANTrainer, keras.Model):
         latent_distribution: ``"normal"`` (standard normal) or ``"uniform"`` (in [-1, 1]).
         ema_decay: Decay of the exponential moving average of the generator weights, in
             ``[0, 1)``; ``None`` disables it.
+        ema_warmup: Ramp the EMA decay up over the first steps: step ``t`` (``iterations``
+            before the step, from 0) uses ``min(ema_decay, (1 + t) / (10 + t))``, the
+            ``num_updates`` rule of ``tf.train.ExponentialMovingAverage``. Without it, a decay of
+            0.999 keeps the EMA close to the initial weights for thousands of steps.
         seed: Seed of the train step's random numbers (latents, term randomness).
         name: Model name.
 
@@ -211,6 +267,7 @@ class GAN(GANTrainer, keras.Model):
         ema_decay: float | None = None,
         seed: int | None = None,
         name: str = "gan",
+        ema_warmup: bool = True,
         **kwargs: Any,
     ) -> None:
         for argument, value in (("generator", generator), ("discriminator", discriminator)):
@@ -257,6 +314,7 @@ class GAN(GANTrainer, keras.Model):
         self._latent_dim = latent_dim
         self._latent_distribution = latent_distribution
         self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.ema_warmup = bool(ema_warmup)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed_generator")
 
@@ -288,6 +346,25 @@ class GAN(GANTrainer, keras.Model):
             for average, weight in zip(self.ema_weights, generator.trainable_variables):
                 average.assign(ops.copy(weight.value))  # a buffer of its own (JAX donation)
 
+        # The GAN's own progress counters (after the EMA weights: .keras files written before
+        # the counters existed hold only those; see load_own_variables).
+        self._gan_iterations = self.add_weight(
+            shape=(),
+            initializer="zeros",
+            dtype=COUNTER_DTYPE,
+            trainable=False,
+            aggregation="only_first_replica",
+            name="iterations",
+        )
+        self._gan_images_seen = self.add_weight(
+            shape=(),
+            initializer="zeros",
+            dtype=COUNTER_DTYPE,
+            trainable=False,
+            aggregation="only_first_replica",
+            name="images_seen",
+        )
+
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.term_trackers = [keras.metrics.Mean(name=n) for n in names]
@@ -304,6 +381,46 @@ class GAN(GANTrainer, keras.Model):
     def latent_distribution(self) -> str:
         """``"normal"`` or ``"uniform"`` (in [-1, 1])."""
         return self._latent_distribution
+
+    @property
+    def iterations(self) -> keras.Variable:
+        """Train steps run so far (a non-trainable ``int`` variable of the GAN).
+
+        Counts every train step, including steps in which a ``LossScaleOptimizer`` skipped
+        its update. Saved, checkpointed and restored with the GAN. Read it inside a train step
+        as ``self.iterations`` (the value before the step); outside ``fit`` use
+        :meth:`counter_values`.
+        """
+        return self._gan_iterations
+
+    @property
+    def images_seen(self) -> keras.Variable:
+        """Real images consumed by train steps so far (a non-trainable ``int`` variable).
+
+        Each train step adds its batch size (the global batch under ``tf.distribute``) at its
+        end, so inside a step ``self.images_seen`` is the count before this step's batch.
+        """
+        return self._gan_images_seen
+
+    def counter_values(self) -> dict[str, int]:
+        """The current ``iterations`` and ``images_seen`` as Python ints.
+
+        Cheap to call from callbacks during ``fit``: on JAX it reads the two values from the
+        train loop's state without writing the whole state back into the variables.
+
+        Returns:
+            ``{"iterations": ..., "images_seen": ...}``.
+
+        Example:
+            >>> gan.counter_values()
+            {'iterations': 0, 'images_seen': 0}
+        """
+        return {
+            "iterations": int(np.asarray(ops.convert_to_numpy(self._live_value(self.iterations)))),
+            "images_seen": int(
+                np.asarray(ops.convert_to_numpy(self._live_value(self.images_seen)))
+            ),
+        }
 
     @property
     def generator_optimizer(self) -> keras.optimizers.Optimizer | None:
@@ -376,7 +493,7 @@ class GAN(GANTrainer, keras.Model):
         )
         self._generator_optimizer = g_opt
         self._discriminator_optimizer = d_opt
-        self.optimizer = GANOptimizer(g_opt, d_opt)
+        self.optimizer = GANOptimizer(g_opt, d_opt, iterations=self.iterations)
         self.optimizer.build_players(
             self.generator.trainable_variables, self.discriminator.trainable_variables
         )
@@ -619,16 +736,63 @@ class GAN(GANTrainer, keras.Model):
         values = self._evaluate_terms(self.matching, inputs)
         return _total(loss, values), values
 
+    def ema_decay_at(self, step: Any) -> Any:
+        """The EMA decay used by the train step that starts at ``iterations == step``.
+
+        ``ema_decay``, or with ``ema_warmup`` ``min(ema_decay, (1 + step) / (10 + step))``.
+
+        Args:
+            step: The step index (an int or a scalar tensor).
+
+        Returns:
+            A float32 scalar tensor.
+
+        Raises:
+            ValueError: If the GAN keeps no EMA.
+
+        Example:
+            >>> float(GAN(g, d, ema_decay=0.999).ema_decay_at(0))
+            0.1
+        """
+        if self.ema_decay is None:
+            raise ValueError("ema_decay_at needs a GAN built with ema_decay=...; it has none.")
+        decay = ops.convert_to_tensor(self.ema_decay, "float32")
+        if not self.ema_warmup:
+            return decay
+        step = ops.cast(step, "float32")
+        return ops.minimum(decay, (1.0 + step) / (10.0 + step))
+
     def _update_ema(self) -> None:
-        decay = self.ema_decay
+        decay = self.ema_decay_at(self.iterations.value)
         for average, weight in zip(self.ema_weights, self.generator.trainable_variables):
             value = ops.cast(ops.stop_gradient(weight.value), average.dtype)
-            average.assign(average.value * decay + value * (1.0 - decay))
+            step_decay = ops.cast(decay, average.dtype)
+            average.assign(average.value * step_decay + value * (1.0 - step_decay))
+
+    def _begin_train_step(self, real: Any) -> None:
+        """Hook for subclasses, called first in every train step (inside the compiled step).
+
+        ``self.iterations`` and ``self.images_seen`` still hold the counts before this step
+        (read them as tensors, e.g. ``ops.cast(self.images_seen.value, "float32")``), so a
+        schedule computed here is exact on every backend, in JAX's stateless loop and under
+        ``steps_per_execution > 1``. Write state with ``variable.assign(...)`` (e.g. a fade-in
+        ``alpha``); the default does nothing.
+
+        Args:
+            real: The step's real images, float32 ``(N, H, W, C)``.
+        """
+        del real
+
+    def _count_step(self, batch_size: Any) -> None:
+        self._gan_iterations.assign_add(ops.convert_to_tensor(1, COUNTER_DTYPE))
+        images = ops.cast(self._global_batch_size(batch_size), COUNTER_DTYPE)
+        self._gan_images_seen.assign_add(images)
 
     def _gan_train_step(self, data: Any) -> dict[str, Any]:
         real, given_latents = self._unpack_batch(data)
         real = ops.cast(real, "float32")
         batch_size = ops.shape(real)[0]
+        self._begin_train_step(real)
         trackers = dict(zip([t.name for t in self.penalties + self.matching], self.term_trackers))
 
         def latents() -> Any:
@@ -658,9 +822,27 @@ class GAN(GANTrainer, keras.Model):
             trackers[term_name].update_state(value)
         if self.ema_decay is not None:
             self._update_ema()
+        self._count_step(batch_size)
         return {m.name: m.result() for m in self.metrics}
 
     # === Serialization ===
+
+    def load_own_variables(self, store: Any) -> None:
+        """Loads the GAN's own variables; accepts files written before the step counters.
+
+        Such files hold only the EMA weights: they are loaded and the counters stay at 0.
+
+        Args:
+            store: Keras' variable store for this layer.
+        """
+        own = self._trainable_variables + self._non_trainable_variables
+        counters = {id(self._gan_iterations), id(self._gan_images_seen)}
+        older = [v for v in own if id(v) not in counters]
+        if len(store.keys()) == len(older) and len(older) < len(own):
+            for i, variable in enumerate(older):
+                variable.assign(store[f"{i}"])
+            return
+        super().load_own_variables(store)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, with the models and loss terms serialized."""
@@ -675,6 +857,7 @@ class GAN(GANTrainer, keras.Model):
             "latent_dim": self.latent_dim,
             "latent_distribution": self.latent_distribution,
             "ema_decay": self.ema_decay,
+            "ema_warmup": self.ema_warmup,
             "seed": self.seed,
         }
 

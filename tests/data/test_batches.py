@@ -47,6 +47,38 @@ def test_uint8_batches_become_floats_in_minus_one_one():
     np.testing.assert_allclose(np.sort(batch[:, 0, 0, 0]), [-1.0, 51 / 127.5 - 1.0, 1.0])
 
 
+def test_resolution_halves_per_batch_rounding_uint8_like_the_cache():
+    # One 4x4 image, channel 0 by hand; the 2x2 block means are 1.5, 2.5, 10.5 and 254.5.
+    channel = np.array([[0, 1, 2, 3], [2, 3, 2, 3], [10, 11, 254, 255], [10, 11, 254, 254]])
+    x = np.repeat(channel[None, :, :, None], 3, axis=-1).astype(np.uint8)
+    means = np.array([[1.5, 2.5], [10.5, 254.25]])
+    half = ShuffledBatches(x, batch_size=1, resolution=2)[0]
+    np.testing.assert_allclose(half[0, :, :, 0], np.rint(means) / 127.5 - 1.0, atol=1e-6)
+    np.testing.assert_array_equal(np.rint(means), [[2, 2], [10, 254]])  # round half to even
+    quarter = ShuffledBatches(x, batch_size=1, resolution=1)[0]
+    assert quarter.shape == (1, 1, 1, 3)
+    np.testing.assert_allclose(quarter[0, 0, 0, 0], np.rint(means.mean()) / 127.5 - 1.0)
+    # Float images are averaged, not rounded.
+    floats = x.astype("float32") / 127.5 - 1.0
+    np.testing.assert_allclose(
+        ShuffledBatches(floats, batch_size=1, resolution=2)[0][0, :, :, 0],
+        means / 127.5 - 1.0,
+        atol=1e-6,
+    )
+
+
+def test_prefetch_threads_give_the_same_batches_in_any_order():
+    x = np.random.default_rng(0).integers(0, 256, (40, 4, 4, 3), dtype=np.uint8)
+    plain = ShuffledBatches(x, batch_size=6, seed=4)
+    ahead = ShuffledBatches(x, batch_size=6, seed=4, prefetch=3)
+    assert plain.prefetch == 0 and ahead.prefetch == 3
+    for i in [0, 1, 0, 1, 2, 3, 9, 4, 5, 6, 20]:
+        np.testing.assert_array_equal(ahead[i], plain[i])
+    assert set(ahead._pending) == {21, 22, 23}
+    ahead.close()
+    assert not ahead._pending and ahead._pool is None
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -54,6 +86,9 @@ def test_uint8_batches_become_floats_in_minus_one_one():
         ({"batch_size": 0}, "batch_size"),
         ({"batch_size": 11}, "larger than the 10 images"),
         ({"start": -1}, "start"),
+        ({"prefetch": -1}, "prefetch"),
+        ({"resolution": 3}, "resolution=3 cannot be reached"),
+        ({"resolution": 0}, "resolution"),
     ],
 )
 def test_bad_arguments(kwargs, message):

@@ -2,7 +2,13 @@ import keras
 import numpy as np
 import pytest
 
-from keras_facegen.latent import as_generator, generate_images, project, projection_loss
+from keras_facegen.latent import (
+    as_generator,
+    generate_images,
+    minimize_latents,
+    project,
+    projection_loss,
+)
 
 
 def tiny_generator(latent_dim=4, size=2):
@@ -140,3 +146,65 @@ def test_project_bad_inputs():
         project(model, images, steps=1, extra=1)
     with pytest.raises(ValueError, match="Cannot tell the generator's latent size"):
         project(lambda z: z, images, steps=1)
+
+
+def _keras_adam_reference(grad_fn, z, steps, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    """keras.optimizers.Adam's documented update, in NumPy float64."""
+    m = np.zeros_like(z)
+    v = np.zeros_like(z)
+    history = []
+    for t in range(1, steps + 1):
+        value, g = grad_fn(z)
+        history.append(value)
+        m += (g - m) * (1 - beta_1)
+        v += (g * g - v) * (1 - beta_2)
+        alpha = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        z = z - alpha * m / (np.sqrt(v) + epsilon)
+    return z, np.array(history)
+
+
+def test_minimize_latents_is_keras_adam_on_a_variable():
+    target = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]])
+    scale = np.array([1.0, 4.0, 0.25])
+
+    def value_and_grad(z):
+        diff = np.asarray(z, np.float64) - target
+        return np.sum(scale * diff**2), 2.0 * scale * diff
+
+    start = np.zeros((2, 3), np.float32)
+    z, history = minimize_latents(value_and_grad, start, 25, keras.optimizers.Adam(0.1))
+    expected_z, expected_history = _keras_adam_reference(
+        value_and_grad, start.astype(float), 25, 0.1
+    )
+    np.testing.assert_allclose(z, expected_z, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(history, expected_history, rtol=1e-5)
+    # The optimizer passed is a template: it is never built, so it can be used again.
+    optimizer = keras.optimizers.SGD(0.1)
+    first, _ = minimize_latents(value_and_grad, start, 3, optimizer)
+    second, _ = minimize_latents(value_and_grad, start, 3, optimizer)
+    np.testing.assert_array_equal(first, second)
+    with pytest.raises(ValueError, match="optimizer must be a keras.optimizers.Optimizer"):
+        minimize_latents(value_and_grad, start, 3, "adam")
+
+
+def test_project_takes_a_keras_optimizer():
+    # A linear generator: G(z) = reshape(z K), so the gradient of sum |G(z) - x| is exact.
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(12, use_bias=False)])
+    model.add(keras.layers.Reshape((2, 2, 3)))
+    kernel = np.random.default_rng(1).normal(size=(4, 12)).astype("float32")
+    model.layers[0].set_weights([kernel])
+    targets = np.random.default_rng(2).uniform(-1, 1, (2, 2, 2, 3)).astype("float32")
+    start = np.random.default_rng(3).normal(size=(2, 4)).astype("float32")
+    z = project(
+        model,
+        targets,
+        steps=4,
+        norm_weight=0.0,
+        initial_latents=start,
+        optimizer=keras.optimizers.SGD(0.01),
+    )
+    expected = start.astype(np.float64)
+    flat_targets = targets.reshape(2, 12)
+    for _ in range(4):
+        expected -= 0.01 * np.sign(expected @ kernel - flat_targets) @ kernel.T
+    np.testing.assert_allclose(z, expected, atol=1e-5)

@@ -103,6 +103,33 @@ class GANTrainer:
         # traced graph only differentiates what the loss depends on: nothing to switch off.
         return contextlib.nullcontext()
 
+    def _global_batch_size(self, batch_size: Any) -> Any:
+        """The batch size of the step (keras.distribution runs one global program)."""
+        return batch_size
+
+    def _live_value(self, variable: Any) -> Any:
+        """A variable's value, read from ``fit``'s loop state if it is newer than the variable.
+
+        During ``fit`` the values live in the jitted loop's state (the variables themselves are
+        emptied); this reads one value without writing the whole state back.
+        """
+        state = getattr(self, "_jax_state", None)
+        if state and not getattr(self, "_jax_state_synced", True):
+            groups = (
+                ("trainable_variables", self.trainable_variables),
+                ("non_trainable_variables", self.non_trainable_variables),
+                ("optimizer_variables", self.optimizer.variables if self.optimizer else []),
+                ("metrics_variables", self.metrics_variables),
+            )
+            for key, variables in groups:
+                values = state.get(key)
+                if not values:
+                    continue
+                for candidate, value in zip(variables, values):
+                    if candidate is variable:
+                        return value
+        return variable.value
+
     def _replica_context(self) -> tuple[int, int]:
         # keras.distribution shards one global program; latents are drawn for the global batch.
         return 0, 1

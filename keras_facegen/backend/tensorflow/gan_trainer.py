@@ -51,6 +51,18 @@ class GANTrainer:
         # traced graph only differentiates what the loss depends on: nothing to switch off.
         return contextlib.nullcontext()
 
+    def _live_value(self, variable: Any) -> Any:
+        """A variable's current value (the variable holds it at all times here)."""
+        return variable.value
+
+    def _global_batch_size(self, batch_size: Any) -> Any:
+        """The batch size summed over replicas (the local one outside a strategy)."""
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return batch_size
+        local = tf.cast(batch_size, tf.float32)
+        return tf.cast(context.all_reduce(tf.distribute.ReduceOp.SUM, local), tf.int64)
+
     def _replica_context(self) -> tuple[int, int]:
         context = tf.distribute.get_replica_context()
         if context is None:

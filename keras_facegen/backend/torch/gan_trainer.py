@@ -55,6 +55,14 @@ class GANTrainer:
         with torch.no_grad():
             yield
 
+    def _live_value(self, variable: Any) -> Any:
+        """A variable's current value (the variable holds it at all times here)."""
+        return variable.value
+
+    def _global_batch_size(self, batch_size: Any) -> Any:
+        """The batch size of the step (one process, one device)."""
+        return batch_size
+
     def _replica_context(self) -> tuple[int, int]:
         return 0, 1
 

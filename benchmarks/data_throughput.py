@@ -1,0 +1,180 @@
+"""Images per second of the on-disk cache stream against the in-memory stream, at 64² and 128².
+
+Both sides serve the same images in the same order as float32 batches in [-1, 1]:
+
+- memory: ``load_images(folder, R)`` decodes the folder into RAM once (timed separately), then
+  ``ShuffledBatches(images, batch_size, seed)`` gathers each batch from the array;
+- cache: ``open_cache(cache).batches(R, batch_size, seed)`` reads each batch from the sharded
+  ``.npy`` files written once by ``prepare_cache(folder, cache, 128)`` (positional reads into
+  the batch, 4 read-ahead threads).
+
+Each side runs in its own process (so neither sees the other's memory or warm caches of
+Python objects); the sides alternate and each keeps its best of ``--repeats`` runs. The folder
+is synthetic faces saved as PNG; its cache files are in the OS page cache when timed (it was
+just written), so this measures the cost of the streaming path itself, not of a cold disk.
+
+    python benchmarks/data_throughput.py            # 64² and 128², 2048 images
+    python benchmarks/data_throughput.py --quick    # smoke test (seconds)
+
+Prints ``ratio = cache images/s / memory images/s`` per resolution (target >= 0.8: streaming
+from disk costs at most a fifth of the in-memory speed), and each side's peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_RATIO = 0.8
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny smoke-test settings")
+    parser.add_argument("--resolutions", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--num-images", type=int, default=2048, help="images in the folder")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batches", type=int, default=100, help="timed batches per run")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating timed runs per side")
+    parser.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
+    parser.add_argument("--json", action="store_true", help="print one JSON line")
+    parser.add_argument("--side", choices=("memory", "cache"), help=argparse.SUPPRESS)
+    parser.add_argument("--resolution", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.num_images, args.batches, args.repeats, args.batch_size = 64, 8, 1, 16
+        args.resolutions = [16, 32]
+    return args
+
+
+def run_side(args) -> dict:
+    """One side, in this process: images/s over ``--batches`` batches, and peak memory."""
+    from keras_facegen.data import ShuffledBatches, load_images, open_cache
+
+    resolution = args.resolution
+    start = time.perf_counter()
+    if args.side == "memory":
+        images = load_images(args.workdir / "folder", resolution)
+        stream = ShuffledBatches(images, args.batch_size, seed=0)
+    else:
+        stream = open_cache(args.workdir / "cache").batches(resolution, args.batch_size, seed=0)
+    setup = time.perf_counter() - start
+    stream[0]  # first batch (and the read-ahead threads) outside the timing
+    start = time.perf_counter()
+    checksum = 0.0
+    for i in range(1, args.batches + 1):
+        checksum += float(stream[i][:, 0, 0, 0].sum())
+    seconds = time.perf_counter() - start
+    return {
+        "images_per_second": args.batches * args.batch_size / seconds,
+        "setup_seconds": setup,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "checksum": checksum,
+    }
+
+
+def side_in_subprocess(args, side: str, resolution: int) -> dict:
+    command = [
+        sys.executable,
+        __file__,
+        "--side",
+        side,
+        "--resolution",
+        str(resolution),
+        "--workdir",
+        str(args.workdir),
+        "--batch-size",
+        str(args.batch_size),
+        "--batches",
+        str(args.batches),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{side} side failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def prepare(args) -> dict:
+    """Writes the folder of PNG faces and its cache; returns how long each took."""
+    from PIL import Image
+
+    from keras_facegen.data import prepare_cache, synthetic_faces
+
+    top = max(args.resolutions)
+    folder = args.workdir / "folder"
+    folder.mkdir(parents=True)
+    start = time.perf_counter()
+    for first in range(0, args.num_images, 512):
+        count = min(512, args.num_images - first)
+        images, _ = synthetic_faces(count, resolution=top, seed=first)
+        pixels = ((images + 1.0) * 127.5).round().clip(0, 255).astype("uint8")
+        for i, image in enumerate(pixels):
+            Image.fromarray(image).save(folder / f"{first + i:06d}.png", compress_level=1)
+    written = time.perf_counter() - start
+    start = time.perf_counter()
+    prepare_cache(folder, args.workdir / "cache", top)
+    prepared = time.perf_counter() - start
+    return {"write_folder_seconds": written, "prepare_cache_seconds": prepared}
+
+
+def main(args) -> dict:
+    if args.side:
+        result = run_side(args)
+        print(json.dumps(result))
+        return result
+    with tempfile.TemporaryDirectory(prefix="facegen-data-bench-") as scratch:
+        if args.workdir is None:
+            args.workdir = Path(scratch)
+        args.workdir = args.workdir.resolve()
+        timings = prepare(args)
+        results = {"num_images": args.num_images, "batch_size": args.batch_size, **timings}
+        results["prepare_images_per_second"] = args.num_images / timings["prepare_cache_seconds"]
+        for resolution in args.resolutions:
+            best: dict[str, dict] = {}
+            for _ in range(args.repeats):
+                for side in ("memory", "cache"):
+                    run = side_in_subprocess(args, side, resolution)
+                    if run["images_per_second"] > best.get(side, run)["images_per_second"]:
+                        best[side] = run
+                    best.setdefault(side, run)
+            # Same images in the same order: identical at the top resolution; below it the
+            # cache halves its top level while load_images resizes each file directly.
+            memory_sum, cache_sum = best["memory"]["checksum"], best["cache"]["checksum"]
+            tolerance = 0.0 if resolution == max(args.resolutions) else 2e-3
+            if abs(memory_sum - cache_sum) > tolerance * abs(memory_sum) + 1e-3:
+                raise RuntimeError(f"The two sides served different images at {resolution}².")
+            ratio = best["cache"]["images_per_second"] / best["memory"]["images_per_second"]
+            results[str(resolution)] = {**best, "ratio": ratio}
+    if args.json:
+        print(json.dumps(results))
+        return results
+    print(
+        f"{args.num_images} PNG faces: folder written in {results['write_folder_seconds']:.1f} s, "
+        f"cache prepared in {results['prepare_cache_seconds']:.1f} s "
+        f"({results['prepare_images_per_second']:.0f} images/s)"
+    )
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for resolution in args.resolutions:
+        r = results[str(resolution)]
+        memory, cache = r["memory"], r["cache"]
+        print(
+            f"{resolution}x{resolution}, batch {args.batch_size}: "
+            f"memory {memory['images_per_second']:.0f} images/s "
+            f"(load {memory['setup_seconds']:.1f} s, peak {memory['peak_rss_mb']:.0f} MB) | "
+            f"cache {cache['images_per_second']:.0f} images/s "
+            f"(open {cache['setup_seconds']:.2f} s, peak {cache['peak_rss_mb']:.0f} MB) | "
+            f"ratio = cache / memory = {r['ratio']:.2f} (target >= {TARGET_RATIO})"
+        )
+    return results
+
+
+if __name__ == "__main__":
+    main(parse_args())

@@ -1,0 +1,754 @@
+"""A multi-resolution image cache on disk, for datasets that do not fit in memory.
+
+:func:`prepare_cache` decodes a folder of images once (the same crop, area-resize and colour
+handling as :func:`~keras_facegen.data.load_images`) and writes every power-of-two resolution
+from 4×4 up to the target, as the reference ProGAN dataset tool does: level ``R`` is the decoded
+image, each lower level the 2×2 box average of the one above it (computed in float32 from the
+top level, rounded to uint8 per level). Each level is a folder of shards, plain uint8 ``.npy``
+files of about the same size, so any of them opens with ``numpy.load(path, mmap_mode="r")``. A
+JSON manifest (:data:`MANIFEST_FILE`) lists levels, shards and counts; it is written last, so a
+folder holds a usable cache exactly when it holds a manifest::
+
+    cache/
+      facegen-cache.json          version, resolutions, counts, shard sizes, skipped files
+      res-0004/00000.npy ...      (n, 4, 4, 3) uint8
+      ...
+      res-0256/00000.npy ...      (n, 256, 256, 3) uint8
+
+:class:`ImageCache` reads images back by index with positional reads (``os.preadv``) straight
+into the output array: nothing is mapped or loaded up front, so memory stays at one batch
+whatever the cache's size, and reads from several threads run in parallel.
+:meth:`ImageCache.batches` serves a level as a seeded, resumable
+:class:`~keras_facegen.data.ShuffledBatches` stream with read-ahead threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import threading
+import warnings
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from keras_facegen._validation import check_int
+from keras_facegen.data.batches import ShuffledBatches, halve
+from keras_facegen.data.image_folder import (
+    _DECODE_ERRORS,
+    IMAGE_EXTENSIONS,
+    _decode_image,
+    list_image_files,
+)
+
+__all__ = [
+    "CACHE_VERSION",
+    "MANIFEST_FILE",
+    "CachedImages",
+    "ImageCache",
+    "cache_resolutions",
+    "is_cache",
+    "open_cache",
+    "prepare_cache",
+]
+
+#: Name of the manifest that marks a folder as an image cache.
+MANIFEST_FILE = "facegen-cache.json"
+#: Format version written to (and required in) the manifest.
+CACHE_VERSION = 1
+
+_FORMAT_NAME = "keras-facegen image cache"
+# Default shard size: about this many bytes per shard file, at every level.
+_SHARD_BYTES = 128 * 2**20
+# Skipped files named in the manifest (the count is always complete).
+_NAMES_IN_MANIFEST = 20
+_NAMES_IN_WARNING = 5
+# Caches with more shards per level than this open a file per read instead of keeping one open.
+_MAX_OPEN_SHARDS = 256
+
+
+def cache_resolutions(resolution: int) -> list[int]:
+    """The resolutions a cache of top resolution ``resolution`` stores: 4, 8, ..., ``resolution``.
+
+    Args:
+        resolution: A power of two >= 4.
+
+    Returns:
+        The powers of two from 4 to ``resolution``, ascending.
+
+    Raises:
+        ValueError: If ``resolution`` is not a power of two >= 4.
+
+    Example:
+        >>> cache_resolutions(32)
+        [4, 8, 16, 32]
+    """
+    if (
+        isinstance(resolution, bool)
+        or not isinstance(resolution, (int, np.integer))
+        or resolution < 4
+        or resolution & (resolution - 1)
+    ):
+        raise ValueError(
+            f"resolution must be a power of two >= 4 (4, 8, ..., 1024); received "
+            f"resolution={resolution!r}."
+        )
+    return [2**k for k in range(2, int(resolution).bit_length())]
+
+
+def is_cache(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a folder holding an image cache (it has a manifest).
+
+    Args:
+        path: Any path.
+
+    Returns:
+        ``True`` if ``path/facegen-cache.json`` exists.
+
+    Example:
+        >>> is_cache("faces/")  # doctest: +SKIP
+        False
+    """
+    return (Path(path).expanduser() / MANIFEST_FILE).is_file()
+
+
+def prepare_cache(
+    folder: str | os.PathLike,
+    out: str | os.PathLike,
+    resolution: int,
+    *,
+    shard_size: int | None = None,
+    num_workers: int | None = None,
+    overwrite: bool = False,
+) -> ImageCache:
+    """Decodes a folder of images once into a multi-resolution cache on disk.
+
+    Images are read in the sorted order of :func:`~keras_facegen.data.list_image_files`,
+    decoded by a thread pool a few at a time and appended to the shard files, so memory stays
+    at a few dozen images whatever the folder's size. Unreadable files are skipped, counted in
+    the manifest (``skipped``, with the first names in ``skipped_files``) and reported in one
+    ``UserWarning``. Every shard is written to a temporary name and renamed when complete, and
+    the manifest last, so an interrupted run never leaves a folder that opens as a cache; run
+    it again on the same ``out`` to start over.
+
+    Args:
+        folder: A folder of images (jpg, jpeg, png, webp, bmp, any case), searched recursively.
+        out: The cache folder: missing, empty, or a cache to replace with ``overwrite=True``.
+        resolution: Top resolution, a power of two >= 4; every power of two from 4 up to it is
+            stored.
+        shard_size: Images per shard file at the top resolution; level ``r`` puts
+            ``shard_size * (resolution // r) ** 2`` images in each shard, so every shard has
+            about the same size. Default: about 128 MiB per shard.
+        num_workers: Decoding threads; defaults to ``min(8, os.cpu_count())``.
+        overwrite: Replace a cache already in ``out``.
+
+    Returns:
+        The new cache, opened.
+
+    Raises:
+        ValueError: If ``folder`` is missing, not a folder, holds no image file or no readable
+            one; if ``resolution``, ``shard_size`` or ``num_workers`` is invalid; or if ``out``
+            is a file, a folder with other contents, or a cache and ``overwrite`` is false.
+
+    Example:
+        >>> cache = prepare_cache("faces/", "faces-cache/", 256)  # doctest: +SKIP
+        >>> cache.resolutions  # doctest: +SKIP
+        [4, 8, 16, 32, 64, 128, 256]
+    """
+    resolutions = cache_resolutions(resolution)
+    row_bytes = resolution * resolution * 3
+    if shard_size is None:
+        shard_size = max(1, _SHARD_BYTES // row_bytes)
+    shard_size = check_int(shard_size, "shard_size")
+    if num_workers is None:
+        num_workers = min(8, os.cpu_count() or 1)
+    num_workers = check_int(num_workers, "num_workers")
+    root = Path(folder).expanduser()
+    files = list_image_files(root)
+    if not files:
+        raise ValueError(
+            f"`folder` {str(folder)!r} holds no image files (looked recursively for "
+            f"{', '.join(IMAGE_EXTENSIONS)} in any case)."
+        )
+    out = Path(out).expanduser()
+    _make_room(out, overwrite)
+
+    writers = {
+        r: _LevelWriter(out / _level_dir(r), r, shard_size * (resolution // r) ** 2)
+        for r in resolutions
+    }
+    bad: list[str] = []
+    # A bounded window of decodes in flight: the pool stays busy while the main thread writes,
+    # and memory holds at most `window` decoded images.
+    window = 4 * num_workers
+    with ThreadPoolExecutor(num_workers, thread_name_prefix="facegen-prepare") as pool:
+        queue: deque[tuple[Path, Future]] = deque()
+        remaining = iter(files)
+        for file in remaining:
+            queue.append((file, pool.submit(_pyramid, file, resolutions)))
+            if len(queue) >= window:
+                break
+        while queue:
+            file, future = queue.popleft()
+            for more in remaining:
+                queue.append((more, pool.submit(_pyramid, more, resolutions)))
+                break
+            levels = future.result()
+            if levels is None:
+                bad.append(file.relative_to(root).as_posix())
+                continue
+            for r, image in zip(resolutions, levels, strict=True):
+                writers[r].append(image)
+    num_images = len(files) - len(bad)
+    if num_images == 0:
+        for writer in writers.values():
+            writer.discard()
+        raise ValueError(
+            f"`folder` {str(folder)!r} has {len(files)} image file(s) but none could be read "
+            f"(first: {', '.join(bad[:_NAMES_IN_WARNING])})."
+        )
+    levels_info = {}
+    for r, writer in writers.items():
+        shards = writer.finish()
+        levels_info[str(r)] = {
+            "directory": _level_dir(r),
+            "shard_size": writer.shard_size,
+            "shards": [{"file": name, "count": count} for name, count in shards],
+        }
+    manifest = {
+        "format": _FORMAT_NAME,
+        "version": CACHE_VERSION,
+        "resolution": resolution,
+        "resolutions": resolutions,
+        "num_images": num_images,
+        "channels": 3,
+        "dtype": "uint8",
+        "source": str(root),
+        "skipped": len(bad),
+        "skipped_files": bad[:_NAMES_IN_MANIFEST],
+        "levels": levels_info,
+    }
+    temporary = out / (MANIFEST_FILE + ".tmp")
+    temporary.write_text(json.dumps(manifest, indent=1) + "\n")
+    os.replace(temporary, out / MANIFEST_FILE)
+    if bad:
+        more = len(bad) - _NAMES_IN_WARNING
+        names = ", ".join(bad[:_NAMES_IN_WARNING]) + (f" and {more} more" if more > 0 else "")
+        warnings.warn(
+            f"Skipped {len(bad)} unreadable image file(s) of {len(files)} in {str(folder)!r}: "
+            f"{names}.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return ImageCache(out)
+
+
+def open_cache(path: str | os.PathLike) -> ImageCache:
+    """Opens an image cache written by :func:`prepare_cache`.
+
+    Args:
+        path: The cache folder.
+
+    Returns:
+        ``ImageCache(path)``.
+
+    Raises:
+        ValueError: If ``path`` has no manifest, or the manifest or a shard is damaged.
+
+    Example:
+        >>> cache = open_cache("faces-cache/")  # doctest: +SKIP
+        >>> cache.at(64)[:8].shape  # doctest: +SKIP
+        (8, 64, 64, 3)
+    """
+    return ImageCache(path)
+
+
+class ImageCache:
+    """A multi-resolution image cache on disk, read image by image (see :func:`prepare_cache`).
+
+    Images come back as uint8 from :meth:`read` and :meth:`at`, and as float32 batches in
+    [-1, 1] from :meth:`batches`. Reads are positional, so one cache serves many threads; a
+    cache pickles (Keras' multiprocessing workers) and reopens its files on the other side.
+
+    Args:
+        path: The cache folder.
+
+    Attributes:
+        path: The cache folder.
+        resolution: The top resolution.
+        resolutions: Every stored resolution, ascending (4, 8, ..., ``resolution``).
+        num_images: Images per level.
+        skipped: Unreadable files skipped by :func:`prepare_cache`.
+        manifest: The parsed manifest.
+
+    Raises:
+        ValueError: If ``path`` has no manifest, or the manifest or a shard is damaged.
+
+    Example:
+        >>> cache = ImageCache("faces-cache/")  # doctest: +SKIP
+        >>> batches = cache.batches(64, batch_size=32, seed=0)  # doctest: +SKIP
+        >>> gan.fit(batches, steps_per_epoch=100, shuffle=False)  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path).expanduser()
+        manifest_path = self.path / MANIFEST_FILE
+        if not manifest_path.is_file():
+            hint = ""
+            if self.path.is_dir() and any(self.path.glob("res-*")):
+                hint = " (it has shards: an interrupted prepare_cache? run it again)"
+            raise ValueError(
+                f"`path` {str(path)!r} is not an image cache: no {MANIFEST_FILE}{hint}. "
+                "Write one with prepare_cache(folder, out, resolution) or "
+                "`keras-facegen prepare FOLDER --out CACHE --resolution R`."
+            )
+        try:
+            manifest = json.loads(manifest_path.read_text())
+            version = manifest["version"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(
+                f"{str(manifest_path)!r} is not a valid cache manifest: {error!r}"
+            ) from None
+        if version != CACHE_VERSION:
+            raise ValueError(
+                f"{str(manifest_path)!r} has cache version {version!r}; this keras-facegen "
+                f"reads version {CACHE_VERSION}. Prepare the cache again."
+            )
+        self.manifest: dict[str, Any] = manifest
+        try:
+            self.resolution = int(manifest["resolution"])
+            self.resolutions = [int(r) for r in manifest["resolutions"]]
+            self.num_images = int(manifest["num_images"])
+            self.skipped = int(manifest["skipped"])
+            levels = {r: manifest["levels"][str(r)] for r in self.resolutions}
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(
+                f"{str(manifest_path)!r} is not a valid cache manifest: missing or bad {error!r}"
+            ) from None
+        self._levels = {r: _Level(self.path, r, info) for r, info in levels.items()}
+        for level in self._levels.values():
+            if level.num_images != self.num_images:
+                raise ValueError(
+                    f"Damaged cache {str(self.path)!r}: level {level.resolution} holds "
+                    f"{level.num_images} images, the manifest says {self.num_images}."
+                )
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """``(num_images, resolution, resolution, 3)`` of the top level."""
+        return (self.num_images, self.resolution, self.resolution, 3)
+
+    def __len__(self) -> int:
+        return self.num_images
+
+    def __repr__(self) -> str:
+        return (
+            f"ImageCache({str(self.path)!r}, num_images={self.num_images}, "
+            f"resolutions={self.resolutions})"
+        )
+
+    def _level(self, resolution: int | None) -> _Level:
+        if resolution is None:
+            resolution = self.resolution
+        if isinstance(resolution, bool) or resolution not in self._levels:
+            raise ValueError(
+                f"resolution={resolution!r} is not in the cache {str(self.path)!r}; it holds "
+                f"{self.resolutions}. Prepare it with a larger --resolution for bigger images."
+            )
+        return self._levels[int(resolution)]
+
+    def shard_files(self, resolution: int) -> list[Path]:
+        """The shard files of one level, in image order (each opens with ``numpy.load``).
+
+        Args:
+            resolution: A stored resolution.
+
+        Returns:
+            Paths of ``.npy`` files of uint8 images ``(n, resolution, resolution, 3)``.
+
+        Raises:
+            ValueError: If ``resolution`` is not stored.
+        """
+        return list(self._level(resolution).paths)
+
+    def read(self, resolution: int, indices: Any) -> np.ndarray:
+        """Reads images by index from one level.
+
+        Args:
+            resolution: A stored resolution.
+            indices: Image indices (ints in ``[-num_images, num_images)``, any order, repeats
+                allowed), or one int.
+
+        Returns:
+            uint8 ``(len(indices), resolution, resolution, 3)``, or one image for an int.
+
+        Raises:
+            ValueError: If ``resolution`` is not stored.
+            IndexError: If an index is out of range.
+        """
+        return self._level(resolution).read(indices)
+
+    def at(self, resolution: int | None = None) -> CachedImages:
+        """One level as an array-like that reads on indexing (``view[i]``, ``view[a:b]``, ...).
+
+        Args:
+            resolution: A stored resolution; ``None`` for the top one.
+
+        Returns:
+            A :class:`CachedImages` of shape ``(num_images, resolution, resolution, 3)``.
+
+        Raises:
+            ValueError: If ``resolution`` is not stored.
+        """
+        return CachedImages(self, self._level(resolution).resolution)
+
+    def batches(
+        self,
+        resolution: int | None = None,
+        batch_size: int = 32,
+        seed: int = 0,
+        start: int = 0,
+        *,
+        prefetch: int = 4,
+        **kwargs: Any,
+    ) -> ShuffledBatches:
+        """A seeded, endless, resumable stream of float32 batches in [-1, 1] from one level.
+
+        Exactly :class:`~keras_facegen.data.ShuffledBatches` over ``self.at(resolution)``:
+        batch ``i`` is the same as in-memory ``ShuffledBatches(images, batch_size, seed)[i]``
+        over the same images, and ``start=k`` resumes after ``k`` steps.
+
+        Args:
+            resolution: A stored resolution; ``None`` for the top one.
+            batch_size: Images per batch.
+            seed: Seed of the shuffling.
+            start: Index of the first batch in the stream (the steps already trained).
+            prefetch: Batches read ahead by as many threads (0: read on demand).
+            **kwargs: ``keras.utils.PyDataset`` arguments.
+
+        Returns:
+            A :class:`~keras_facegen.data.ShuffledBatches`.
+
+        Raises:
+            ValueError: If ``resolution`` is not stored, or on bad batch arguments.
+        """
+        return ShuffledBatches(
+            self.at(resolution), batch_size, seed=seed, start=start, prefetch=prefetch, **kwargs
+        )
+
+    def close(self) -> None:
+        """Closes the cache's open files (they reopen on the next read)."""
+        for level in self._levels.values():
+            level.close()
+
+    def __enter__(self) -> ImageCache:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class CachedImages:
+    """One level of an :class:`ImageCache` as a read-on-index uint8 array-like.
+
+    Indexing with an int, a slice, or an integer array reads just those images; the first
+    axis may be followed by NumPy indices for the others (``view[idx, :16]``).
+    ``numpy.asarray(view)`` reads the whole level.
+
+    Attributes:
+        shape: ``(num_images, resolution, resolution, 3)``.
+        dtype: ``uint8``.
+        ndim: 4.
+        resolution: The level's resolution.
+        resolutions: The cache's resolutions (see :meth:`at`).
+
+    Example:
+        >>> view = open_cache("faces-cache/").at(64)  # doctest: +SKIP
+        >>> view[[3, 1]].shape  # doctest: +SKIP
+        (2, 64, 64, 3)
+    """
+
+    dtype = np.dtype(np.uint8)
+    ndim = 4
+
+    def __init__(self, cache: ImageCache, resolution: int) -> None:
+        self._cache = cache
+        self._level = cache._level(resolution)
+        self.resolution = resolution
+        self.resolutions = cache.resolutions
+        self.shape = (self._level.num_images, resolution, resolution, 3)
+
+    def at(self, resolution: int) -> CachedImages:
+        """Another level of the same cache (as :meth:`ImageCache.at`)."""
+        return self._cache.at(resolution)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"CachedImages({str(self._level.directory)!r}, shape={self.shape})"
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        rest: tuple = ()
+        if isinstance(key, tuple):
+            key, rest = (key[0], key[1:]) if key else (slice(None), ())
+        if isinstance(key, slice):
+            key = np.arange(*key.indices(self.shape[0]))
+        images = self._level.read(key)
+        if not rest:
+            return images
+        if images.ndim == 3:
+            return images[rest]
+        return images[(slice(None), *rest)]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        images = self._level.read(np.arange(self.shape[0]))
+        return images if dtype is None else images.astype(dtype)
+
+
+class _Level:
+    """The shards of one resolution: index arithmetic and positional reads."""
+
+    def __init__(self, root: Path, resolution: int, info: dict[str, Any]) -> None:
+        self.resolution = resolution
+        self.directory = root / info["directory"]
+        self.paths = [self.directory / shard["file"] for shard in info["shards"]]
+        counts = np.array([int(shard["count"]) for shard in info["shards"]], dtype=np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(counts)])
+        self.num_images = int(self.starts[-1])
+        self.image_shape = (resolution, resolution, 3)
+        self.row_bytes = resolution * resolution * 3
+        self.keep_open = len(self.paths) <= _MAX_OPEN_SHARDS and hasattr(os, "preadv")
+        self._offsets = [0] * len(self.paths)
+        self._fds: dict[int, int] = {}
+        self._lock = threading.Lock()
+        for shard, path in enumerate(self.paths):
+            if not path.is_file():
+                raise ValueError(f"Damaged cache: the shard {str(path)!r} is missing.")
+            with open(path, "rb") as file:
+                offset = self._header(shard, file)
+            count = int(counts[shard])
+            if path.stat().st_size != offset + count * self.row_bytes:
+                raise ValueError(
+                    f"Damaged cache: the shard {str(path)!r} does not hold exactly its {count} "
+                    f"images ({path.stat().st_size} bytes)."
+                )
+
+    def _header(self, shard: int, file: Any) -> int:
+        """Checks a shard's .npy header; returns the byte offset of its first image."""
+        try:
+            major, _ = np.lib.format.read_magic(file)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if major == 1
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran_order, dtype = read_header(file)
+        except ValueError as error:
+            raise ValueError(
+                f"Damaged cache: {str(self.paths[shard])!r} is not a .npy file ({error})."
+            ) from None
+        count = int(self.starts[shard + 1] - self.starts[shard])
+        if shape != (count, *self.image_shape) or fortran_order or dtype != np.uint8:
+            raise ValueError(
+                f"Damaged cache: {str(self.paths[shard])!r} holds {dtype} {shape}, "
+                f"expected uint8 {(count, *self.image_shape)}."
+            )
+        offset = file.tell()
+        self._offsets[shard] = offset
+        return offset
+
+    def _fd(self, shard: int) -> tuple[int, int]:
+        with self._lock:
+            fd = self._fds.get(shard)
+            if fd is None:
+                fd = os.open(self.paths[shard], os.O_RDONLY | getattr(os, "O_BINARY", 0))
+                self._fds[shard] = fd
+            return fd, self._offsets[shard]
+
+    def read(self, indices: Any) -> np.ndarray:
+        scalar = np.ndim(indices) == 0
+        indices = np.atleast_1d(np.asarray(indices))
+        if indices.size and not np.issubdtype(indices.dtype, np.integer):
+            raise IndexError(f"Cache indices must be integers; received dtype {indices.dtype}.")
+        indices = indices.astype(np.int64).ravel()
+        bad = (indices < -self.num_images) | (indices >= self.num_images)
+        if bad.any():
+            raise IndexError(
+                f"Index {int(indices[bad][0])} is out of range for a cache of "
+                f"{self.num_images} images."
+            )
+        indices = indices % max(self.num_images, 1)
+        out = np.empty((len(indices), *self.image_shape), dtype=np.uint8)
+        if len(indices):
+            shards = np.searchsorted(self.starts, indices, side="right") - 1
+            rows = indices - self.starts[shards]
+            # Runs of consecutive rows of one shard become one read.
+            breaks = np.flatnonzero((np.diff(shards) != 0) | (np.diff(rows) != 1)) + 1
+            bounds = np.concatenate([[0], breaks, [len(indices)]])
+            flat = out.reshape(len(indices), self.row_bytes)
+            for begin, end in zip(bounds[:-1], bounds[1:]):
+                shard = int(shards[begin])
+                self._read_run(shard, int(rows[begin]), flat[begin:end])
+        return out[0] if scalar else out
+
+    def _read_run(self, shard: int, row: int, target: np.ndarray) -> None:
+        view = memoryview(target).cast("B")
+        if self.keep_open:
+            fd, offset = self._fd(shard)
+            _pread_into(fd, view, offset + row * self.row_bytes, self.paths[shard])
+            return
+        with open(self.paths[shard], "rb", buffering=0) as file:
+            file.seek(self._offsets[shard] + row * self.row_bytes)
+            while view.nbytes:
+                done = file.readinto(view)
+                if not done:
+                    raise ValueError(f"Damaged cache: {str(self.paths[shard])!r} ends early.")
+                view = view[done:]
+
+    def close(self) -> None:
+        with self._lock:
+            fds, self._fds = self._fds, {}
+        for fd in fds.values():
+            os.close(fd)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # interpreter shutdown
+            self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.update(_fds={}, _lock=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+
+def _pread_into(fd: int, view: memoryview, offset: int, path: Path) -> None:
+    while view.nbytes:
+        done = os.preadv(fd, [view], offset)
+        if not done:
+            raise ValueError(f"Damaged cache: {str(path)!r} ends early.")
+        view = view[done:]
+        offset += done
+
+
+def _level_dir(resolution: int) -> str:
+    return f"res-{resolution:04d}"
+
+
+def _pyramid(file: Path, resolutions: list[int]) -> list[np.ndarray] | None:
+    """One file decoded at every resolution (ascending), or ``None`` if it cannot be read."""
+    try:
+        top = _decode_image(file, resolutions[-1])
+    except _DECODE_ERRORS:
+        return None
+    levels = [top]
+    image = top
+    for _ in resolutions[:-1]:
+        image = halve(image)
+        levels.append(np.rint(image).clip(0, 255).astype(np.uint8))
+    return levels[::-1]
+
+
+def _npy_header(count: int, resolution: int) -> bytes:
+    buffer = io.BytesIO()
+    header = {"descr": "|u1", "fortran_order": False, "shape": (count, resolution, resolution, 3)}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue()
+
+
+class _LevelWriter:
+    """Appends images of one resolution to shard files, each renamed into place when complete."""
+
+    def __init__(self, directory: Path, resolution: int, shard_size: int) -> None:
+        self.directory = directory
+        self.resolution = resolution
+        self.shard_size = shard_size
+        self.shards: list[tuple[str, int]] = []
+        self._file: Any = None
+        self._count = 0
+        self._header_bytes = 0
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def _names(self) -> tuple[Path, Path]:
+        final = self.directory / f"{len(self.shards):05d}.npy"
+        return final, final.with_name(final.name + ".tmp")
+
+    def append(self, image: np.ndarray) -> None:
+        if self._file is None:
+            _, temporary = self._names()
+            self._file = open(temporary, "wb")  # noqa: SIM115  (closed in _close)
+            header = _npy_header(self.shard_size, self.resolution)
+            self._file.write(header)
+            self._header_bytes = len(header)
+            self._count = 0
+        self._file.write(np.ascontiguousarray(image, dtype=np.uint8).data)
+        self._count += 1
+        if self._count == self.shard_size:
+            self._close()
+
+    def _close(self) -> None:
+        final, temporary = self._names()
+        file, self._file = self._file, None
+        if self._count != self.shard_size:
+            header = _npy_header(self._count, self.resolution)
+            if len(header) == self._header_bytes:
+                file.seek(0)
+                file.write(header)
+            else:  # a NumPy without header growth room: copy behind a header of the right size
+                file.close()
+                with open(temporary, "rb") as source, open(final, "wb") as target:
+                    source.seek(self._header_bytes)
+                    target.write(header)
+                    shutil.copyfileobj(source, target)
+                temporary.unlink()
+                self.shards.append((final.name, self._count))
+                return
+        file.close()
+        os.replace(temporary, final)
+        self.shards.append((final.name, self._count))
+
+    def finish(self) -> list[tuple[str, int]]:
+        if self._file is not None:
+            self._close()
+        return self.shards
+
+    def discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _make_room(out: Path, overwrite: bool) -> None:
+    """Makes ``out`` an empty folder (or one with only an interrupted cache's shard folders)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"`out` must be a folder for the cache, got the file {str(out)!r}.")
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = out / MANIFEST_FILE
+    if manifest.is_file():
+        if not overwrite:
+            raise ValueError(
+                f"`out` {str(out)!r} already holds an image cache; pass overwrite=True "
+                "(--overwrite) to replace it, or choose another folder."
+            )
+        manifest.unlink()  # first: from here on the folder is no longer a valid cache
+    others = [p.name for p in out.iterdir() if not (p.is_dir() and p.name.startswith("res-"))]
+    others = [name for name in others if name != MANIFEST_FILE + ".tmp"]
+    if others:
+        raise ValueError(
+            f"`out` {str(out)!r} is not empty (it holds {', '.join(sorted(others)[:3])}); "
+            "give a new or empty folder for the cache."
+        )
+    for level in out.iterdir():
+        if level.is_dir():
+            shutil.rmtree(level)

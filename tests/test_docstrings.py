@@ -1,0 +1,177 @@
+"""Every ``>>>`` example in a public docstring runs, and prints what it says it prints.
+
+The examples are collected with :class:`doctest.DocTestFinder` from every public module of
+``keras_facegen`` (no ``_private`` module, no per-backend package) and run with
+:class:`doctest.DocTestRunner` in the module's namespace plus a few small, real objects the
+examples may use without building them (doctest's ``globs``):
+
+- ``np``, ``keras`` and the ``keras_facegen`` subpackages (``layers``, ``losses``, ``models``, ...);
+- ``generator`` / ``discriminator``: a narrow ``face64_small`` DCGAN pair (16-d uniform latent,
+  64x64x3 images, two logits), built on first use;
+- ``gan``: a compiled :class:`keras_facegen.models.GAN` over them, with generator EMA;
+- ``images``: 64 synthetic faces at 64x64 in [-1, 1]; ``latents``: 8 latents for ``generator``;
+- ``frames``: 4 images for GIF writers; ``faces_dir``: a folder of 8 face PNGs.
+
+Each example runs in a fresh temporary working directory, so relative paths in examples
+(``"runs/ckpt"``) write there. Only the objects an example's source names are built.
+
+``# doctest: +SKIP`` is allowed only in the docstrings listed in ``SKIP_ALLOWED`` (examples that
+need the network); everything else must run. The layer modules keep at least three examples each.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+
+import keras_facegen
+
+OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+# Docstrings (DocTest names) whose examples may skip: they download a model or serve forever.
+SKIP_ALLOWED: frozenset[str] = frozenset()
+# Every public module whose examples must exist (a floor, so examples are not deleted quietly).
+MIN_EXAMPLES = {
+    "keras_facegen.layers.pixel_norm": 3,
+    "keras_facegen.layers.minibatch_std_dev": 3,
+    "keras_facegen.layers.equalized_dense": 3,
+    "keras_facegen.layers.equalized_conv2d": 3,
+    "keras_facegen.layers.fade_in": 3,
+}
+
+
+def public_modules() -> list[str]:
+    """Names of keras_facegen's public modules (no ``_private`` part, no backend internals)."""
+    names = ["keras_facegen"]
+    for info in pkgutil.walk_packages(keras_facegen.__path__, "keras_facegen."):
+        parts = info.name.split(".")
+        if any(part.startswith("_") for part in parts):
+            continue
+        # keras_facegen.backend.<name> import their framework; their __init__ is covered.
+        if len(parts) > 2 and parts[1] == "backend":
+            continue
+        names.append(info.name)
+    return sorted(names)
+
+
+def _collect() -> list[doctest.DocTest]:
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    tests = []
+    for name in public_modules():
+        module = importlib.import_module(name)
+        for test in finder.find(module, name):
+            # Names re-exported by a package are found again there; keep the defining module's.
+            if test.examples and test.name not in {t.name for t in tests}:
+                tests.append(test)
+    return sorted(tests, key=lambda t: t.name)
+
+
+DOCTESTS = _collect()
+
+
+# === The small real objects an example may name ===
+
+
+def _generator() -> keras.Model:
+    from keras_facegen import models
+
+    return models.dcgan_generator("face64_small", filters=[16, 8, 8, 4], name="generator")
+
+
+def _discriminator() -> keras.Model:
+    from keras_facegen import models
+
+    return models.dcgan_discriminator("face64_small", filters=[4, 8, 8, 16], name="discriminator")
+
+
+def _gan(namespace: dict[str, Any]) -> Any:
+    from keras_facegen import losses, models
+
+    gan = models.GAN(
+        namespace["generator"],
+        namespace["discriminator"],
+        loss="two_class_softmax",
+        matching=[losses.FeatureMatching(0.01), losses.MeanImageMatching(0.01)],
+        latent_distribution="uniform",
+        ema_decay=0.99,
+    )
+    # XLA compiles a train step for seconds (25 s on TensorFlow); examples run a few steps.
+    gan.compile(jit_compile=False)
+    return gan
+
+
+def _images() -> np.ndarray:
+    from keras_facegen import data
+
+    return data.synthetic_faces(64, 64, seed=0)[0]
+
+
+def _faces_dir(tmp_path) -> str:
+    from keras_facegen import data, sampling
+
+    folder = tmp_path / "faces"
+    for i, face in enumerate(data.synthetic_faces(8, 64, seed=1)[0]):
+        sampling.save_image(face, folder / f"face{i}.png")
+    return str(folder)
+
+
+def _namespace(test: doctest.DocTest, tmp_path) -> dict[str, Any]:
+    """The module's globals plus the objects this docstring's examples name."""
+    source = "\n".join(example.source for example in test.examples)
+    named = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", source))
+    namespace = dict(test.globs)
+    namespace.setdefault("np", np)
+    namespace.setdefault("keras", keras)
+    for sub in ("callbacks", "data", "latent", "layers", "losses", "models", "sampling"):
+        if sub in named:
+            namespace.setdefault(sub, importlib.import_module(f"keras_facegen.{sub}"))
+    builders: dict[str, Callable[[], Any]] = {
+        "generator": _generator,
+        "discriminator": _discriminator,
+        "gan": lambda: _gan(namespace),
+        "images": _images,
+        "latents": lambda: np.random.default_rng(0).uniform(-1, 1, (8, 16)).astype("float32"),
+        "frames": lambda: _images()[:4],
+        "faces_dir": lambda: _faces_dir(tmp_path),
+    }
+    wanted = named & set(builders)
+    if "gan" in wanted:
+        wanted |= {"generator", "discriminator"}
+    for name, build in builders.items():  # in order: the GAN is built over the two networks
+        if name in wanted:
+            namespace[name] = build()
+    return namespace
+
+
+@pytest.mark.parametrize("test", DOCTESTS, ids=[t.name for t in DOCTESTS])
+def test_docstring_example(test, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    skipped = [e for e in test.examples if e.options.get(doctest.SKIP)]
+    assert not skipped or test.name in SKIP_ALLOWED, (
+        f"{test.name} skips {len(skipped)} example(s); make them run with the namespace of "
+        "tests/test_docstrings.py (generator, discriminator, gan, images, ...) instead."
+    )
+    test.globs = _namespace(test, tmp_path)
+    runner = doctest.DocTestRunner(optionflags=OPTIONFLAGS)
+    output: list[str] = []
+    result = runner.run(test, out=output.append, clear_globs=True)
+    assert result.failed == 0, "".join(output)
+
+
+@pytest.mark.parametrize("module", sorted(MIN_EXAMPLES))
+def test_modules_keep_their_examples(module):
+    count = sum(len(t.examples) for t in DOCTESTS if t.name.startswith(module + "."))
+    assert count >= MIN_EXAMPLES[module]
+
+
+def test_collects_examples_from_every_public_package():
+    packages = {t.name.split(".")[1] for t in DOCTESTS if t.name.count(".") >= 1}
+    for package in ("layers", "losses", "models", "latent", "sampling", "data", "callbacks"):
+        assert package in packages
