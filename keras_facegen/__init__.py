@@ -10,12 +10,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _SUBMODULES = (
     "backend",
     "callbacks",
     "data",
+    "explorer",
     "hub",
     "latent",
     "layers",

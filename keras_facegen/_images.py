@@ -13,6 +13,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_facegen._validation import check_int
+
 __all__ = ["as_rgb_batch", "image_grid", "to_uint8"]
 
 
@@ -113,8 +115,7 @@ def image_grid(images: Any, rows: int = 1, padding: int = 2, pad_value: int = 0)
     num, height, width, _ = batch.shape
     if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or not 1 <= rows <= num:
         raise ValueError(f"rows must be an integer in [1, {num}] (the image count); got {rows!r}.")
-    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
-        raise ValueError(f"padding must be a non-negative integer; received padding={padding!r}.")
+    check_int(padding, "padding", minimum=0)
     if isinstance(pad_value, bool) or not isinstance(pad_value, (int, np.integer)):
         raise ValueError(f"pad_value must be an integer in [0, 255]; received {pad_value!r}.")
     if not 0 <= pad_value <= 255:

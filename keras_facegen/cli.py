@@ -9,6 +9,9 @@ Subcommands:
     sample  Write a grid of generated faces (optionally ranked by the discriminator).
     morph   Write a morphing GIF between two faces given as hex codes or seeds.
     code    Encode, decode and average hex face codes.
+    serve   Serve the latent explorer page and its JSON/PNG API (uvicorn, 127.0.0.1).
+    evaluate  Measure a generator against real faces (SWD, MS-SSIM, optional FID) as a table.
+    prepare Decode an image folder once into a multi-resolution cache (datasets beyond memory).
 
 Adding a subcommand: write ``_add_<name>(subparsers)`` (it builds the subparser with
 :func:`_command_parser` and sets ``handler=_cmd_<name>``) and ``_cmd_<name>(args)``, then list
@@ -149,7 +152,10 @@ def _add_train(subparsers: Any) -> None:
     train.add_argument(
         "--data",
         default="synthetic",
-        help="'synthetic' for the built-in procedural faces, or a folder of images",
+        help=(
+            "'synthetic' for the built-in procedural faces, a folder of images (decoded into "
+            "memory), or a cache folder written by `keras-facegen prepare` (streamed from disk)"
+        ),
     )
     train.add_argument("--steps", type=_positive_int, default=2000, help="total training steps")
     train.add_argument(
@@ -213,7 +219,10 @@ def _add_sample(subparsers: Any) -> None:
         "--model",
         type=Path,
         required=True,
-        help="a generator .keras file (latent vector in, image out), e.g. runs/x/generator.keras",
+        help=(
+            "a generator .keras file (latent vector in, image out), e.g. "
+            "runs/x/generator.keras, or a pretrained name, e.g. face64_synthetic"
+        ),
     )
     sample.add_argument("--num", type=_positive_int, default=16, help="number of faces")
     sample.add_argument("--out", type=Path, default=Path("grid.png"), help="PNG or JPEG path")
@@ -254,7 +263,11 @@ def _add_morph(subparsers: Any) -> None:
         ),
     )
     source = morph.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", type=Path, help="a generator .keras file")
+    source.add_argument(
+        "--model",
+        type=Path,
+        help="a generator .keras file or a pretrained name (e.g. face64_synthetic)",
+    )
     source.add_argument("--hub", metavar="HANDLE", help="a TF-Hub ProGAN handle or folder")
     morph.add_argument("--from", dest="start", required=True, metavar="CODE|seed:N",
                        help=_ENDPOINT_HELP)  # fmt: skip
@@ -284,8 +297,215 @@ def _add_code(subparsers: Any) -> None:
     code.set_defaults(handler=_cmd_code)
 
 
+def _add_prepare(subparsers: Any) -> None:
+    prepare = _command_parser(
+        subparsers,
+        "prepare",
+        help="decode an image folder once into a multi-resolution cache for training",
+        description=(
+            "Decode every image under PATH once (centre crop, area resize, RGB) and write every "
+            "power-of-two resolution from 4 up to --resolution as sharded .npy files plus a "
+            "manifest. `train --data CACHE` then streams batches from disk, for datasets that "
+            "do not fit in memory. Unreadable files are skipped and counted."
+        ),
+    )
+    prepare.add_argument("path", type=Path, help="folder of images (searched recursively)")
+    prepare.add_argument("--out", type=Path, required=True, help="cache folder (new or empty)")
+    prepare.add_argument(
+        "--resolution",
+        type=_positive_int,
+        required=True,
+        help="top resolution, a power of two >= 4 (e.g. 256)",
+    )
+    prepare.add_argument(
+        "--shard-size",
+        type=_positive_int,
+        default=None,
+        help="images per shard file at --resolution (default: about 128 MiB per file)",
+    )
+    prepare.add_argument(
+        "--workers", type=_positive_int, default=None, help="decoding threads (default: CPUs, <= 8)"
+    )
+    prepare.add_argument(
+        "--overwrite", action="store_true", help="replace a cache already in --out"
+    )
+    prepare.set_defaults(handler=_cmd_prepare)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port in [0, 65535]; received {text!r}")
+    return value
+
+
+def _add_serve(subparsers: Any) -> None:
+    serve = _command_parser(
+        subparsers,
+        "serve",
+        help="serve the latent explorer page (sliders, hex codes, morphs) and its API",
+        description=(
+            "Serve the latent explorer: a page with one slider per latent coordinate (or "
+            "direction), the face redrawn live, hex codes and permalinks, good/bad marks and "
+            "their offset, morphs and a discriminator-ranked gallery; plus its JSON/PNG API. "
+            "Needs the explorer extra: pip install 'keras-facegen[explorer]'."
+        ),
+    )
+    source = serve.add_mutually_exclusive_group()
+    source.add_argument(
+        "--model",
+        type=Path,
+        default=Path("face64_synthetic"),
+        metavar="PATH|NAME",
+        help="a generator .keras file or a pretrained name (shipped, no download)",
+    )
+    source.add_argument("--hub", metavar="HANDLE", help="a TF-Hub ProGAN handle or folder")
+    serve.add_argument(
+        "--discriminator",
+        type=Path,
+        default=None,
+        help="discriminator .keras for the ranked gallery (default: the one beside --model)",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (this machine only by default)"
+    )
+    serve.add_argument("--port", type=_port, default=8000, help="TCP port")
+    serve.set_defaults(handler=_cmd_serve)
+
+
 #: One entry per subcommand, in ``--help`` order.
-_SUBCOMMANDS: list[Callable[[Any], None]] = [_add_train, _add_sample, _add_morph, _add_code]
+def _add_evaluate(subparsers: Any) -> None:
+    evaluate = _command_parser(
+        subparsers,
+        "evaluate",
+        help="measure a generator against real faces (SWD, MS-SSIM, optional FID)",
+    )
+    evaluate.add_argument(
+        "--model",
+        type=Path,
+        required=True,
+        help="a generator .keras file (or a pretrained name, e.g. face64_synthetic)",
+    )
+    evaluate.add_argument(
+        "--data",
+        default="synthetic",
+        help="'synthetic' for held-out built-in faces (seed --data-seed), or a folder of images",
+    )
+    evaluate.add_argument(
+        "--num", type=_positive_int, default=2048, help="real and generated faces (each)"
+    )
+    evaluate.add_argument(
+        "--metrics",
+        default="swd,ms_ssim",
+        help="comma-separated: swd, ms_ssim, fid (fid needs --fid-weights)",
+    )
+    evaluate.add_argument("--seed", type=_seed_int, default=0, help="latent and metric seed")
+    evaluate.add_argument(
+        "--data-seed",
+        type=_seed_int,
+        default=1000,
+        help="seed of the synthetic faces (train uses --seed, 0 by default: keep them apart)",
+    )
+    evaluate.add_argument(
+        "--projections",
+        type=_positive_int,
+        default=128,
+        help="SWD directions per repeat (128 as the reference code; the paper's 512 is 4x slower)",
+    )
+    evaluate.add_argument(
+        "--fid-weights",
+        type=Path,
+        default=None,
+        help="InceptionV3 (include_top=False) weights file for FID; nothing is downloaded",
+    )
+    evaluate.set_defaults(handler=_cmd_evaluate)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from keras_facegen import latent, metrics
+
+    names = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    unknown = sorted(set(names) - {"swd", "ms_ssim", "fid"})
+    if not names or unknown:
+        raise CommandError(
+            f"--metrics {args.metrics!r}: unknown {unknown}; choose from swd, ms_ssim, fid"
+        )
+    if "fid" in names and args.fid_weights is None:
+        raise CommandError(
+            "--metrics fid needs --fid-weights PATH (InceptionV3 weights, include_top=False); "
+            'nothing is downloaded. Save them once where there is internet: python -c "import '
+            "keras; keras.applications.InceptionV3(include_top=False, pooling='avg')"
+            ".save_weights('inception_v3_notop.weights.h5')\""
+        )
+    args.model = resolve_model(args.model)
+    generator = load_generator(args.model, "--model")
+    distribution = _run_info(args.model).get("latent_distribution", "normal")
+    _, latent_dim = latent.as_generator(generator)
+    resolution = int(generator.output_shape[1])
+    if str(args.data) == "synthetic":
+        from keras_facegen.data import synthetic_faces
+
+        real, _ = synthetic_faces(args.num, resolution=resolution, seed=args.data_seed)
+        source = f"synthetic faces (seed {args.data_seed})"
+    else:
+        from keras_facegen.data import load_images
+
+        real = load_images(args.data, resolution)
+        if len(real) < args.num:
+            raise CommandError(
+                f"--data {str(args.data)!r} holds {len(real)} images; --num {args.num} needs at "
+                "least that many (pass a smaller --num)"
+            )
+        real = real[: args.num].astype("float32") / 127.5 - 1.0
+        source = f"{args.data} ({len(real)} images)"
+    z = latent.sample_latents(args.num, latent_dim, distribution, seed=args.seed)
+    fake = latent.generate_images(generator, z)
+    rows: list[tuple[str, str, str]] = []
+    if "swd" in names:
+        swd = metrics.sliced_wasserstein_distance(
+            real, fake, num_projections=args.projections, seed=args.seed
+        )
+        for res, value in swd.per_level.items():
+            rows.append((f"SWD {res}x{res} (x1e3)", f"{value:.3f}", "lower is better"))
+        rows.append(("SWD mean (x1e3)", f"{swd.mean:.3f}", "lower is better"))
+    if "ms_ssim" in names:
+        pairs = min(1000, args.num * 4)
+        rows.append(
+            (
+                "MS-SSIM generated",
+                f"{metrics.mean_ms_ssim(fake, num_pairs=pairs, seed=args.seed):.4f}",
+                "diversity: near the real figure is best",
+            )
+        )
+        rows.append(
+            (
+                "MS-SSIM real",
+                f"{metrics.mean_ms_ssim(real, num_pairs=pairs, seed=args.seed):.4f}",
+                "reference",
+            )
+        )
+    if "fid" in names:
+        fid = metrics.frechet_inception_distance(real, fake, weights=args.fid_weights)
+        rows.append(("FID (Keras InceptionV3)", f"{fid:.3f}", "lower is better"))
+    print(f"{args.model} vs {source}: {args.num} faces each, {resolution}x{resolution}")
+    print("| metric | value | note |")
+    print("|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+_SUBCOMMANDS: list[Callable[[Any], None]] = [
+    _add_train,
+    _add_sample,
+    _add_morph,
+    _add_code,
+    _add_serve,
+    _add_evaluate,
+    _add_prepare,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -605,6 +825,29 @@ def _io_shapes(model: Any) -> tuple[tuple, tuple]:
         return (), ()
 
 
+def resolve_model(path: Path) -> Path:
+    """A ``--model`` value as a file: a pretrained name becomes its shipped generator file.
+
+    An existing file wins over a name; anything else is returned unchanged (and reported
+    missing by :func:`load_generator`).
+
+    Args:
+        path: The value given on the command line.
+
+    Returns:
+        The generator file to load.
+
+    Example:
+        >>> resolve_model(Path("face64_synthetic")).name
+        'generator.keras'
+    """
+    from keras_facegen.models.pretrained import GENERATOR_FILE, pretrained_dir, pretrained_names
+
+    if not path.is_file() and str(path) in pretrained_names():
+        return pretrained_dir(str(path)) / GENERATOR_FILE
+    return path
+
+
 def _run_info(model_path: Path) -> dict[str, Any]:
     """Reads the ``facegen.json`` that ``train`` writes beside its models (empty if absent)."""
     from keras_facegen.training import RUN_INFO_FILE
@@ -679,6 +922,26 @@ def _cmd_code(args: argparse.Namespace) -> None:
         _print_json([round(float(v), 6) for v in latent.decode_hex(args.code)])
     else:
         print(latent.average_codes(args.codes))
+
+
+def _cmd_prepare(args: argparse.Namespace) -> None:
+    from keras_facegen.data import prepare_cache
+
+    cache = prepare_cache(
+        args.path,
+        args.out,
+        args.resolution,
+        shard_size=args.shard_size,
+        num_workers=args.workers,
+        overwrite=args.overwrite,
+    )
+    size = sum(path.stat().st_size for r in cache.resolutions for path in cache.shard_files(r))
+    skipped = f"; skipped {cache.skipped} unreadable file(s)" if cache.skipped else ""
+    print(
+        f"wrote {cache.path}: {cache.num_images} images at {cache.resolutions[0]}.."
+        f"{cache.resolution} px ({len(cache.resolutions)} levels, {size / 2**20:.1f} MiB)"
+        f"{skipped}"
+    )
 
 
 def _describe(dest: str, value: Any) -> str:
@@ -779,6 +1042,7 @@ def _cmd_sample(args: argparse.Namespace) -> None:
         raise CommandError(f"--top-k {args.top_k} is more than --num {args.num} faces")
     if args.rows and args.rows > args.num:
         raise CommandError(f"--rows {args.rows} is more than --num {args.num} faces")
+    args.model = resolve_model(args.model)
     generator = load_generator(args.model, "--model")
     info = _run_info(args.model)
     distribution = info.get("latent_distribution", "normal")
@@ -821,6 +1085,7 @@ def _cmd_morph(args: argparse.Namespace) -> None:
             raise CommandError(f"--hub: {error}") from None
         distribution = "normal"
     else:
+        args.model = resolve_model(args.model)
         generator = load_generator(args.model, "--model")
         distribution = _run_info(args.model).get("latent_distribution", "normal")
     _, latent_dim = latent.as_generator(generator)
@@ -830,6 +1095,61 @@ def _cmd_morph(args: argparse.Namespace) -> None:
     frames = latent.generate_images(generator, path_latents)
     path = sampling.save_gif(frames, args.out, duration=args.duration)
     print(f"wrote {path} ({len(frames)} frames, method={args.method})")
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as error:
+        raise CommandError(f"--host {host!r} is not a usable address: {error}") from None
+    family, kind, _, _, address = infos[0]
+    with socket.socket(family, kind) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise CommandError(
+                f"cannot listen on {host}:{port} ({error.strerror or error}); pick another "
+                "--port or stop the program using it"
+            ) from None
+
+
+def _cmd_serve(args: argparse.Namespace) -> None:
+    try:
+        from keras_facegen import explorer
+    except ImportError as error:
+        raise CommandError(
+            f"serve needs the explorer extra ({error}); install it with "
+            "pip install 'keras-facegen[explorer]'"
+        ) from None
+    _check_port_free(args.host, args.port)
+    if args.hub:
+        from keras_facegen import hub
+
+        import_quietly("tensorflow", "tensorflow_hub", verbose=bool(args.verbose))
+        try:
+            generator = hub.load_progan(args.hub)
+        except hub.HubModuleUnavailableError as error:
+            raise CommandError(f"--hub: {error}") from None
+        name, distribution, beside = f"ProGAN ({args.hub})", "normal", None
+    else:
+        name = str(args.model)
+        args.model = resolve_model(args.model)
+        generator = load_generator(args.model, "--model")
+        distribution = _run_info(args.model).get("latent_distribution", "normal")
+        beside = args.model.parent / "discriminator.keras"
+    discriminator = None
+    if args.discriminator is not None:
+        discriminator = load_discriminator(args.discriminator, "--discriminator")
+    elif beside is not None and beside.is_file():
+        discriminator = load_discriminator(beside, "--discriminator")
+    app = explorer.create_app(generator, discriminator, name=name, latent_distribution=distribution)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"serving {name} on http://{shown}:{args.port}/ (Ctrl-C to stop)", flush=True)
+    log_level = "info" if args.verbose else "warning"
+    explorer.serve(app, host=args.host, port=args.port, log_level=log_level)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ __all__ = [
     "ema_generator",
     "run_outputs",
     "train",
+    "train_progressive",
     "training_images",
 ]
 
@@ -346,3 +347,166 @@ def _write_run_info(
         **(info or {}),
     }
     (out / RUN_INFO_FILE).write_text(json.dumps(run_info, indent=2) + "\n")
+
+
+# === Progressive runs ===
+
+#: What :func:`train_progressive` writes besides :data:`RUN_OUTPUTS`.
+PROGRESSION_FILE = "progression.png"
+
+
+def _ema_network(gan: keras.Model) -> keras.Model:
+    """The full-resolution functional generator of a ProgressiveGAN, with its EMA weights."""
+    gan.sync_state()
+    network = gan.generator.network
+    clone = keras.models.clone_model(network)
+    clone.set_weights([v.value for v in network.weights])
+    if getattr(gan, "ema_decay", None) is not None:
+        for target, source in zip(clone.trainable_variables, gan.ema_weights):
+            target.assign(source.value)
+    return clone
+
+
+def _upsample_to(images: np.ndarray, size: int) -> np.ndarray:
+    factor = size // images.shape[1]
+    return images.repeat(factor, axis=1).repeat(factor, axis=2)
+
+
+def train_progressive(
+    gan: keras.Model,
+    images: Any,
+    out: str | os.PathLike,
+    *,
+    resume: bool = False,
+    checkpoint_every: int = 200,
+    num_samples: int = 64,
+    progression_samples: int = 8,
+    seed: int = 0,
+    verbose: int | str = "auto",
+    info: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> TrainResult:
+    """Trains a compiled ProgressiveGAN through its whole schedule, resumably.
+
+    The run folder gets what :func:`train` writes, with one grid per stage::
+
+        out/
+          checkpoint/checkpoint.npz        exact resume, also mid-stage and mid-fade
+          samples/stage_04x04.png          each stage's last grid (upsampled to the final size)
+          samples/stage_04x04.npy          ... and its first samples (uint8), for the next file
+          progression.png                  every stage's last samples side by side (a row per
+                                           face, a column per stage)
+          samples.png                      the final grid
+          generator.keras                  the full-resolution generator (EMA weights, if kept)
+          discriminator.keras              the full-resolution discriminator
+          facegen.json                     settings, images shown, steps, backend
+
+    Args:
+        gan: A compiled :class:`~keras_facegen.models.ProgressiveGAN`.
+        images: Training images (anything its ``fit`` takes) at the target resolution or a
+            power-of-two multiple of it.
+        out: The run folder.
+        resume: Continue from ``out/checkpoint``.
+        checkpoint_every: Train steps between checkpoints (also written at every phase end).
+        num_samples: Faces per grid.
+        progression_samples: Faces (rows) of ``progression.png``.
+        seed: Seed of the data order and of the sample latents.
+        verbose: 0 silent, otherwise one progress bar (stage, resolution, alpha, images/s).
+        info: Extra entries for ``facegen.json``.
+        overwrite: Delete an earlier run's outputs in ``out`` first.
+
+    Returns:
+        A :class:`TrainResult` (``steps``: train steps run in total).
+
+    Raises:
+        ValueError: On bad counts.
+        FileNotFoundError: If ``resume`` is set and ``out`` has no checkpoint.
+        FileExistsError: If ``out`` holds a run and neither ``resume`` nor ``overwrite``.
+
+    Example:
+        >>> gan = progressive_gan_from_preset("pggan64_small", phase_images=2000)  # doctest: +SKIP
+        >>> images, _ = synthetic_faces(10000, 64)  # doctest: +SKIP
+        >>> train_progressive(gan, images, "runs/pggan")  # doctest: +SKIP
+    """
+    from keras_facegen.models.progressive import phases  # models sit on a lower floor
+
+    checkpoint_every = check_int(checkpoint_every, "checkpoint_every")
+    num_samples = check_int(num_samples, "num_samples")
+    progression_samples = check_int(progression_samples, "progression_samples")
+    out = Path(out)
+    checkpoint_dir = out / "checkpoint"
+    outputs = [
+        *run_outputs(out),
+        *([out / PROGRESSION_FILE] if (out / PROGRESSION_FILE).exists() else []),
+    ]
+    if not resume and outputs:
+        if not overwrite:
+            names = ", ".join(path.name for path in outputs)
+            raise FileExistsError(
+                f"{str(out)!r} already holds a run ({names}); pass resume=True to continue it "
+                "or overwrite=True to replace it."
+            )
+        clear_run(out)
+        (out / PROGRESSION_FILE).unlink(missing_ok=True)
+    if resume:
+        if not (checkpoint_dir / CHECKPOINT_FILE).is_file():
+            raise FileNotFoundError(
+                f"--resume: no checkpoint at {str(checkpoint_dir / CHECKPOINT_FILE)!r}; "
+                "start without resume, or point `out` at an earlier run."
+            )
+        resume_from(gan, checkpoint_dir)
+    ema = getattr(gan, "ema_decay", None) is not None
+    schedule = gan.schedule
+    final = schedule.resolution
+    info = {"model": "pggan", **(info or {}), "schedule": schedule.get_config()}
+    out.mkdir(parents=True, exist_ok=True)
+    samples_dir = out / "samples"
+    samples_dir.mkdir(exist_ok=True)
+    _write_run_info(out, gan, images, _steps_done(gan), schedule.stages[-1].batch_size, info)
+    latents = sample_latents(num_samples, gan.latent_dim, gan.latent_distribution, seed=seed)
+    rows = max(1, round(math.sqrt(num_samples)))
+    callbacks = [GANCheckpoint(checkpoint_dir)]
+    history: dict[str, list[float]] = {}
+    stage_ends: dict[int, int] = {}
+    for phase in phases(schedule):
+        stage_ends[phase.stage.resolution] = phase.end
+    for stage in schedule.stages:
+        tag = f"{stage.resolution:02d}x{stage.resolution:02d}"
+        end = stage_ends[stage.resolution]
+        if gan.counter_values()["images_seen"] < end:
+            fitted = gan.fit(
+                images,
+                until=end,
+                steps_per_epoch=checkpoint_every,
+                callbacks=callbacks,
+                verbose=verbose,
+                data_seed=seed,
+            )
+            for key, values in fitted.history.items():
+                history.setdefault(key, []).extend(values)
+        grid_path = samples_dir / f"stage_{tag}.png"
+        if not grid_path.exists():
+            samples = gan.generate(latents, ema=ema, resolution=stage.resolution)
+            save_image(image_grid(_upsample_to(samples, final), rows=rows), grid_path)
+            first = np.round((samples[:progression_samples] + 1.0) * 127.5).astype("uint8")
+            np.save(samples_dir / f"stage_{tag}.npy", first)
+
+    # Every stage's last samples side by side: a row per face, a column per stage.
+    columns = []
+    for stage in schedule.stages:
+        tag = f"{stage.resolution:02d}x{stage.resolution:02d}"
+        stage_samples = np.load(samples_dir / f"stage_{tag}.npy").astype("float32") / 127.5 - 1
+        columns.append(_upsample_to(stage_samples, final))
+    progression = np.stack(columns, axis=1).reshape(-1, final, final, columns[0].shape[-1])
+    save_image(image_grid(progression, rows=len(columns[0])), out / PROGRESSION_FILE)
+
+    generator_path = out / "generator.keras"
+    discriminator_path = out / "discriminator.keras"
+    _ema_network(gan).save(generator_path)
+    gan.discriminator.network.save(discriminator_path)
+    samples = gan.generate(latents, ema=ema, resolution=final)
+    samples_path = save_image(image_grid(samples, rows=rows), out / "samples.png")
+    total = _steps_done(gan)
+    info["images_seen"] = gan.counter_values()["images_seen"]
+    _write_run_info(out, gan, images, total, schedule.stages[-1].batch_size, info)
+    return TrainResult(out, generator_path, discriminator_path, samples_path, total, history)

@@ -10,7 +10,9 @@ examples may use without building them (doctest's ``globs``):
   64x64x3 images, two logits), built on first use;
 - ``gan``: a compiled :class:`keras_facegen.models.GAN` over them, with generator EMA;
 - ``images``: 64 synthetic faces at 64x64 in [-1, 1]; ``latents``: 8 latents for ``generator``;
-- ``frames``: 4 images for GIF writers; ``faces_dir``: a folder of 8 face PNGs.
+- ``frames``: 4 images for GIF writers; a folder ``faces/`` of 8 face PNGs (64x64) when an
+  example names ``"faces/"``, and its image cache ``faces-cache/`` (up to 64x64) when an example
+  names ``"faces-cache/"``.
 
 Each example runs in a fresh temporary working directory, so relative paths in examples
 (``"runs/ckpt"``) write there. Only the objects an example's source names are built.
@@ -21,11 +23,12 @@ need the network); everything else must run. The layer modules keep at least thr
 
 from __future__ import annotations
 
+import contextlib
 import doctest
 import importlib
 import pkgutil
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import keras
@@ -102,8 +105,7 @@ def _gan(namespace: dict[str, Any]) -> Any:
         latent_distribution="uniform",
         ema_decay=0.99,
     )
-    # XLA compiles a train step for seconds (25 s on TensorFlow); examples run a few steps.
-    gan.compile(jit_compile=False)
+    gan.compile()
     return gan
 
 
@@ -113,13 +115,11 @@ def _images() -> np.ndarray:
     return data.synthetic_faces(64, 64, seed=0)[0]
 
 
-def _faces_dir(tmp_path) -> str:
+def _write_faces_folder(folder) -> None:
     from keras_facegen import data, sampling
 
-    folder = tmp_path / "faces"
     for i, face in enumerate(data.synthetic_faces(8, 64, seed=1)[0]):
         sampling.save_image(face, folder / f"face{i}.png")
-    return str(folder)
 
 
 def _namespace(test: doctest.DocTest, tmp_path) -> dict[str, Any]:
@@ -139,7 +139,6 @@ def _namespace(test: doctest.DocTest, tmp_path) -> dict[str, Any]:
         "images": _images,
         "latents": lambda: np.random.default_rng(0).uniform(-1, 1, (8, 16)).astype("float32"),
         "frames": lambda: _images()[:4],
-        "faces_dir": lambda: _faces_dir(tmp_path),
     }
     wanted = named & set(builders)
     if "gan" in wanted:
@@ -147,7 +146,38 @@ def _namespace(test: doctest.DocTest, tmp_path) -> dict[str, Any]:
     for name, build in builders.items():  # in order: the GAN is built over the two networks
         if name in wanted:
             namespace[name] = build()
+    if '"faces/"' in source or '"faces-cache/"' in source:
+        _write_faces_folder(tmp_path / "faces")
+    if '"faces-cache/"' in source:
+        from keras_facegen.data import prepare_cache
+
+        prepare_cache(tmp_path / "faces", tmp_path / "faces-cache", 64)
     return namespace
+
+
+@contextlib.contextmanager
+def _eager() -> Iterator[None]:
+    """Runs train steps op by op: tracing or XLA-compiling one costs 15-80 s, a tiny step 0.1 s.
+
+    The examples stay as a user writes them (``gan.compile()``, ``gan.fit(...)``); only the
+    test switches compilation off, the way each framework allows it globally.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.run_functions_eagerly(True)
+        try:
+            yield
+        finally:
+            tf.config.run_functions_eagerly(False)
+    elif backend == "jax":
+        import jax
+
+        with jax.disable_jit():
+            yield
+    else:
+        yield
 
 
 @pytest.mark.parametrize("test", DOCTESTS, ids=[t.name for t in DOCTESTS])
@@ -158,10 +188,11 @@ def test_docstring_example(test, tmp_path, monkeypatch):
         f"{test.name} skips {len(skipped)} example(s); make them run with the namespace of "
         "tests/test_docstrings.py (generator, discriminator, gan, images, ...) instead."
     )
-    test.globs = _namespace(test, tmp_path)
     runner = doctest.DocTestRunner(optionflags=OPTIONFLAGS)
     output: list[str] = []
-    result = runner.run(test, out=output.append, clear_globs=True)
+    with _eager():
+        test.globs = _namespace(test, tmp_path)
+        result = runner.run(test, out=output.append, clear_globs=True)
     assert result.failed == 0, "".join(output)
 
 

@@ -268,6 +268,29 @@ def test_project_512_loss_and_latent_project_delegation(generator):
     np.testing.assert_allclose(pair[0], pair[1], atol=1e-6)
 
 
+def test_project_takes_a_keras_optimizer(modules):
+    # SGD steps against the loss's exact gradient in NumPy (the module: sigmoid(z W), x16).
+    generator = load_progan(str(modules["tf1_small"]))
+    weights = modules["small_weights"]
+    rng = np.random.default_rng(4)
+    start = rng.standard_normal((2, SMALL_LATENT_DIM)).astype(np.float32)
+    target = generator(rng.standard_normal((2, SMALL_LATENT_DIM)).astype(np.float32))
+    latents = generator.project(
+        target, steps=3, initial_latents=start, optimizer=keras.optimizers.SGD(0.01)
+    )
+    unit_target = (target.astype(np.float64) + 1.0) / 2.0
+    z = start.astype(np.float64)
+    for _ in range(3):
+        small = 1.0 / (1.0 + np.exp(-(z @ weights.astype(np.float64))))
+        signs = np.sign(_expected_unit_images(z, weights) - unit_target)
+        pooled = signs.reshape(2, GRID, UPSAMPLE, GRID, UPSAMPLE, 3).sum(axis=(2, 4))
+        grad = (pooled.reshape(2, -1) * small * (1 - small)) @ weights.T.astype(np.float64)
+        norms = np.linalg.norm(z, axis=1, keepdims=True)
+        grad += np.sign(norms - np.sqrt(SMALL_LATENT_DIM)) * z / norms
+        z -= 0.01 * grad
+    np.testing.assert_allclose(latents, z, atol=2e-4)
+
+
 # --- offline use ----------------------------------------------------------------------------
 
 

@@ -135,7 +135,7 @@ def test_image_grid_layout():
 
 IMAGE_GRID_BAD_INPUTS_CASES = [
     ({"rows": 4}, r"rows must be an integer in \[1, 3\]"),
-    ({"padding": -1}, "padding must be a non-negative"),
+    ({"padding": -1}, "padding must be an integer >= 0; received padding=-1"),
     ({"pad_value": 256}, r"pad_value must be an integer in \[0, 255\]"),
 ]
 
@@ -204,7 +204,7 @@ def test_save_gif_bad_inputs(tmp_path):
         save_gif(frames, tmp_path / "x.gif", duration=[10, 20])
     with pytest.raises(ValueError, match="positive milliseconds"):
         save_gif(frames, tmp_path / "x.gif", duration=0)
-    with pytest.raises(ValueError, match="loop must be None or a non-negative"):
+    with pytest.raises(ValueError, match="loop must be an integer >= 0; received loop=-1"):
         save_gif(frames, tmp_path / "x.gif", loop=-1)
 
 
@@ -244,3 +244,53 @@ def test_rank_uses_generator_latent_distribution():
         Wrapper(), sum_discriminator(), 6, 2, seed=4, distribution="normal"
     )
     assert np.abs(normal.latents).max() > 1.0
+
+
+def test_training_grids_and_sampling_grids_are_one_function(tmp_path):
+    from keras_facegen.callbacks import SampleGrid
+
+    # Values exactly between two grey levels: half-up (0.5 -> 1) and half-even rounding differ.
+    images = ((np.arange(256) + 0.5) / 127.5 - 1.0).astype("float32").reshape(4, 8, 8, 1)
+
+    class Model:
+        latent_dim = 2
+
+        def generate(self, latents, ema=False):
+            return images
+
+    callback = SampleGrid(tmp_path, every_n_steps=1, num_images=4, rows=2)
+    callback.set_model(Model())
+    callback._latents = np.zeros((4, 2), "float32")
+    with Image.open(callback.write(7)) as written:
+        pixels = np.asarray(written)
+    np.testing.assert_array_equal(pixels, image_grid(images, rows=2))
+
+
+def test_labelled_ranked_sheet():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (6, 32, 32, 3)).astype("float32")
+    scores = np.linspace(0.1, 0.9, 6).astype("float32")
+    ranking = Ranking(images, np.zeros((6, 2), "float32"), scores, 3)
+    plain = ranked_sheet(ranking, top_k=3)
+    sheet = ranked_sheet(ranking, top_k=3, labels=True)
+    assert plain.shape == (2 * 32 + 3 * 2, 3 * 32 + 4 * 2, 3)
+    height, width = sheet.shape[:2]
+    label_width = width - plain.shape[1]
+    strip = (height - plain.shape[0]) // 2  # the score strip under each row
+    assert label_width > 20 and strip >= 8
+    # The faces sit where the layout puts them: worst (lowest) first, best (highest) second.
+    uint8 = to_uint8(images)
+    for row, order in enumerate(([0, 1, 2], [5, 4, 3])):
+        top = 2 + row * (32 + strip + 2)
+        for col, index in enumerate(order):
+            left = label_width + 2 + col * (32 + 2)
+            np.testing.assert_array_equal(sheet[top : top + 32, left : left + 32], uint8[index])
+        # Text: the row name in the left column and a score under every face.
+        assert sheet[top : top + 32, :label_width].max() > 200
+        for col in range(3):
+            left = label_width + 2 + col * (32 + 2)
+            assert sheet[top + 32 : top + 32 + strip, left : left + 32].max() > 200
+    # The two row names differ ("worst" / "best"), so their pixels differ.
+    first = sheet[2 : 2 + 32, :label_width]
+    second = sheet[2 + 32 + strip + 2 : 2 + 2 * 32 + strip + 2, :label_width]
+    assert not np.array_equal(first, second)

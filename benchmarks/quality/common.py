@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,7 +39,7 @@ def base_parser(description: str) -> argparse.ArgumentParser:
         "--cache",
         type=Path,
         default=None,
-        help="folder for trained models shared between studies (default: <out>/.cache)",
+        help="folder for trained models shared between studies (default: a temp folder)",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the matplotlib figures")
     return parser
@@ -51,7 +52,7 @@ def setup(args: argparse.Namespace) -> None:
     keras.utils.set_random_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.cache is None:
-        args.cache = args.out / ".cache"
+        args.cache = Path(tempfile.gettempdir()) / "keras_facegen_quality"
     args.cache.mkdir(parents=True, exist_ok=True)
 
 
@@ -81,6 +82,14 @@ def faces(num: int, resolution: int, seed: int) -> tuple[np.ndarray, dict[str, n
 def held_out(num: int, resolution: int, seed: int) -> np.ndarray:
     """Real faces never trained on (seed ``seed + 1000``)."""
     return faces(num, resolution, seed + HELD_OUT_SEED_OFFSET)[0]
+
+
+def swd_floor(real: np.ndarray, seed: int, swd_kwargs: dict[str, Any]) -> float:
+    """SWD between ``real`` and as many other held-out real faces: the figure's noise floor."""
+    from keras_facegen.metrics import sliced_wasserstein_distance
+
+    other = faces(len(real), real.shape[1], seed + CALIBRATION_SEED_OFFSET + 2)[0]
+    return sliced_wasserstein_distance(real, other, seed=seed, **swd_kwargs).mean
 
 
 # === Training with figures ===
@@ -206,7 +215,7 @@ def feature_model(classifier: Any) -> Any:
     """The classifier up to its flattened last feature map (the manifold's coordinates)."""
     import keras
 
-    return keras.Model(classifier.inputs, classifier.get_layer("flatten").output)
+    return keras.Model(classifier.input, classifier.get_layer("flatten").output)
 
 
 class BrokenFaceDetector:
@@ -388,3 +397,49 @@ def out_name(args: argparse.Namespace, stem: str, ext: str = "png") -> Path:
 
 def flush() -> None:
     sys.stdout.flush()
+
+
+# === The trained generator the ranking, offset and coverage studies share ===
+
+
+def add_trained_gan_args(parser: argparse.ArgumentParser) -> None:
+    """Flags of the shared trained GAN and classifier (one cached model for three studies)."""
+    parser.add_argument("--preset", default="face64_small")
+    parser.add_argument("--resolution", type=int, default=None, help="default: the preset's")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
+    parser.add_argument("--steps", type=int, default=1500, help="GAN train steps")
+    parser.add_argument("--num-images", type=int, default=8192, help="training faces")
+    parser.add_argument("--classifier-images", type=int, default=4000)
+    parser.add_argument("--classifier-epochs", type=int, default=8)
+
+
+def quick_trained_gan_args(args: argparse.Namespace) -> None:
+    """Smoke-test sizes for :func:`add_trained_gan_args` flags."""
+    args.resolution, args.batch_size, args.steps, args.num_images = 32, 8, 3, 64
+    args.classifier_images, args.classifier_epochs = 128, 1
+
+
+def study_models(args: argparse.Namespace) -> tuple[Any, Any, int, dict[str, Any]]:
+    """``(gan, classifier, resolution, settings)`` for the studies on a trained generator."""
+    from keras_facegen.models import get_preset
+
+    config = get_preset(args.preset)
+    resolution = args.resolution or config["resolution"]
+    batch_size = args.batch_size or config["batch_size"]
+    gan, seconds = trained_gan(
+        args.preset, args.steps, batch_size, args.seed, args.cache, args.num_images, resolution
+    )
+    classifier = study_classifier(
+        resolution, args.cache, args.seed, args.classifier_images, args.classifier_epochs
+    )
+    settings = {
+        "preset": args.preset,
+        "resolution": resolution,
+        "batch": batch_size,
+        "GAN steps": args.steps,
+        "training faces": args.num_images,
+        "GAN train s": round(seconds),
+        "classifier": f"{args.classifier_images} faces x {args.classifier_epochs} epochs",
+        "seed": args.seed,
+    }
+    return gan, classifier, resolution, settings

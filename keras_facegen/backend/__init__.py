@@ -8,6 +8,7 @@ here from ``keras.backend.backend()`` when first used.
 from __future__ import annotations
 
 import importlib
+import operator
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -67,6 +68,47 @@ def value_and_grad(fn: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, Any]]
         A function ``x -> (fn(x), d fn / d x)``.
     """
     return backend_module().autodiff.value_and_grad(fn)
+
+
+def assert_divisible(value: Any, divisor: Any, message: str) -> Any:
+    """Checks that an integer (e.g. a batch size) is a multiple of ``divisor``.
+
+    Static values (Python ints: eager code, shapes under JAX ``jit``, PyTorch) are checked at
+    once and raise ``ValueError(message)``. A value only known when a TensorFlow graph runs
+    (an unknown batch size) gets a graph assertion that fails with ``message`` when it runs
+    (TensorFlow reports it as ``tf.errors.InvalidArgumentError``, its runtime error type).
+
+    Args:
+        value: An int or a scalar integer tensor.
+        divisor: An int or a scalar integer tensor (> 0).
+        message: The error message.
+
+    Returns:
+        ``value`` (in a TensorFlow graph: the value behind the assertion; use it so that the
+        check runs before whatever depends on it).
+
+    Raises:
+        ValueError: If both are static and ``value % divisor != 0``.
+
+    Example:
+        >>> assert_divisible(8, 4, "8 is a multiple of 4")
+        8
+    """
+    static_value, static_divisor = _static_int(value), _static_int(divisor)
+    if static_value is not None and static_divisor is not None:
+        if static_value % static_divisor:
+            raise ValueError(message)
+        return value
+    return backend_module().checks.assert_divisible(value, divisor, message)
+
+
+def _static_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
 
 
 def gan_trainer() -> type:

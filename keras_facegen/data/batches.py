@@ -77,20 +77,21 @@ class ShuffledBatches(keras.utils.PyDataset):
             array is uint8, exactly as the cache stores its levels) ``log2(H / resolution)``
             times per batch. ``None`` keeps ``H`` (a cache: its largest resolution).
         prefetch: Batches prepared ahead by as many threads; ``None`` means 0 for an in-memory
-            ``numpy.ndarray`` and 4 for anything else (disk).
+            ``numpy.ndarray`` and 2 for anything else (disk).
         **kwargs: ``keras.utils.PyDataset`` arguments (``workers``, ...).
 
     Raises:
         ValueError: On a bad shape, batch size, start, resolution or prefetch.
 
     Example:
-        >>> images, _ = synthetic_faces(1000, 64)
-        >>> batches = ShuffledBatches(images, batch_size=64, seed=0)
+        >>> from keras_facegen.data import synthetic_faces
+        >>> images, _ = synthetic_faces(64, 64)
+        >>> batches = ShuffledBatches(images, batch_size=16, seed=0)
         >>> batches[0].shape
-        (64, 64, 64, 3)
+        (16, 64, 64, 3)
         >>> ShuffledBatches(images, batch_size=8, resolution=16)[0].shape
         (8, 16, 16, 3)
-        >>> gan.fit(batches, steps_per_epoch=100, epochs=5, shuffle=False)  # doctest: +SKIP
+        >>> history = gan.fit(batches, steps_per_epoch=2, epochs=1, shuffle=False, verbose=0)
     """
 
     def __init__(
@@ -126,7 +127,7 @@ class ShuffledBatches(keras.utils.PyDataset):
                 "use a smaller batch size or more images."
             )
         if prefetch is None:
-            prefetch = 0 if isinstance(images, np.ndarray) else 4
+            prefetch = 0 if isinstance(images, np.ndarray) else 2
         self.images = images
         self.num_images = shape[0]
         self.resolution = shape[1] >> self.halvings

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -69,6 +70,10 @@ class BodyGuard:
     Args:
         app: The wrapped ASGI app.
         max_body_bytes: The largest body accepted.
+
+    Example:
+        >>> BodyGuard(None, max_body_bytes=1024).max_body_bytes
+        1024
     """
 
     def __init__(self, app: Any, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
@@ -180,7 +185,8 @@ def create_app(
             (``max_sliders``, ``num_directions``, ``max_batch``, ...).
 
     Returns:
-        A FastAPI app; ``app.state.engine`` is its :class:`FaceEngine`.
+        A FastAPI app; ``app.state.engine`` is its :class:`FaceEngine` (its worker thread is a
+        daemon that idles between requests; ``app.state.engine.close()`` stops it).
 
     Raises:
         ValueError: If the generator's latent size cannot be read or an option is invalid.
@@ -200,15 +206,9 @@ def create_app(
         **engine_options,
     )
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):  # noqa: ANN202
-        yield
-        engine.close()
-
     app = FastAPI(
         title="keras-facegen explorer",
         description="Slide through a face GAN's latent space.",
-        lifespan=lifespan,
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
@@ -251,20 +251,26 @@ def create_app(
         return engine.info()
 
     @app.post("/api/generate", response_class=Response)
-    def generate(request: GenerateRequest) -> Response:
+    async def generate(request: GenerateRequest) -> Response:
         """One face (``code`` or ``z``) or a grid (``codes`` or a list of ``z``) as PNG."""
 
-        def render() -> bytes:
+        def latents() -> np.ndarray:
             if request.z is not None:
-                return engine.render(engine.check_z(request.z), rows=request.rows)
+                return engine.check_z(request.z)
             if request.code is not None:
                 seeds = None if request.seed is None else [request.seed]
-                return engine.render_codes([request.code], seeds)
+                return engine.code_latents([request.code], seeds)
             engine.check_count(len(request.codes), "codes")
-            z = engine.code_latents(request.codes, request.seeds)
-            return engine.render(z, rows=request.rows)
+            return engine.code_latents(request.codes, request.seeds)
 
-        return Response(checked(render), media_type="image/png", headers=_NO_STORE)
+        # Async: the request waits for the batching worker without holding a pool thread.
+        z = checked(latents)
+        images = await engine.generator.generate_async(z)
+        if len(images) > 1:  # grids take longer to encode: off the event loop
+            png = await run_in_threadpool(checked, engine.encode_png, images, request.rows)
+        else:
+            png = engine.encode_png(images)
+        return Response(png, media_type="image/png", headers=_NO_STORE)
 
     @app.post("/api/random")
     def random(request: RandomRequest) -> dict[str, Any]:

@@ -18,6 +18,7 @@ Two slider modes:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import concurrent.futures
 import io
@@ -46,30 +47,37 @@ MAX_SEED = 2**32 - 1
 
 
 class NoDiscriminatorError(LookupError):
-    """Raised when a ranking is asked of an explorer that has no discriminator."""
+    """Raised when a ranking is asked of an explorer that has no discriminator.
+
+    Example:
+        >>> issubclass(NoDiscriminatorError, LookupError)
+        True
+    """
 
 
 class BatchedGenerator:
     """Runs a generator from one worker thread, merging concurrent calls into one batch.
 
     Calls from any thread queue their latents; the worker takes everything queued (up to
-    ``max_batch`` rows), pads the batch to the next power of two (so compiled backends see at
-    most ``log2(max_batch) + 1`` shapes), runs the model once and hands each caller its rows.
+    ``max_batch`` rows), pads the batch to a bucket size (:meth:`padded_size`: 1, 2, 4, 8, then
+    multiples of 8, so a compiled backend sees a handful of shapes, all traced by
+    :meth:`warm_up`), runs the model once and hands each caller its rows.
     Keras models run through ``predict_on_batch`` (compiled once per shape by every backend);
     other callables (a TF-Hub generator) are called directly.
 
     Args:
         generator: A Keras model, an object with a ``.generator`` model, or a callable
             ``z -> images`` (see :func:`keras_facegen.latent.as_generator`).
-        max_batch: Most latents per model call (a power of two is best).
+        max_batch: Most latents per model call (a multiple of 8 is best).
 
     Raises:
         ValueError: If the generator's latent size cannot be read, or ``max_batch`` < 1.
 
     Example:
-        >>> batched = BatchedGenerator(generator)  # doctest: +SKIP
-        >>> batched(np.zeros((2, batched.latent_dim), "float32")).shape  # doctest: +SKIP
+        >>> batched = BatchedGenerator(generator)
+        >>> batched(np.zeros((2, batched.latent_dim), "float32")).shape
         (2, 64, 64, 3)
+        >>> batched.close()
     """
 
     def __init__(self, generator: Any, max_batch: int = 64) -> None:
@@ -108,6 +116,37 @@ class BatchedGenerator:
             ValueError: On latents of the wrong shape.
             RuntimeError: If the generator was closed.
         """
+        return np.concatenate([future.result() for future in self.submit(z)])
+
+    async def generate_async(self, z: Any) -> np.ndarray:
+        """:meth:`__call__` for ``asyncio`` code: waits without holding a thread.
+
+        Args:
+            z: ``(N, latent_dim)`` latents.
+
+        Returns:
+            float32 images ``(N, H, W, C)``.
+
+        Raises:
+            ValueError: On latents of the wrong shape.
+            RuntimeError: If the generator was closed.
+        """
+        parts = [await asyncio.wrap_future(future) for future in self.submit(z)]
+        return np.concatenate(parts)
+
+    def submit(self, z: Any) -> list[concurrent.futures.Future]:
+        """Queues latents for the worker; one future per ``max_batch`` chunk.
+
+        Args:
+            z: ``(N, latent_dim)`` latents.
+
+        Returns:
+            Futures of the chunks' images, in order.
+
+        Raises:
+            ValueError: On latents of the wrong shape.
+            RuntimeError: If the generator was closed.
+        """
         z = check_latents(z, self.latent_dim)
         if self._closed:
             raise RuntimeError("The explorer's generator worker was closed.")
@@ -116,7 +155,24 @@ class BatchedGenerator:
             future: concurrent.futures.Future = concurrent.futures.Future()
             self._queue.put((z[start : start + self.max_batch], future))
             futures.append(future)
-        return np.concatenate([future.result() for future in futures])
+        return futures
+
+    def padded_size(self, rows: int) -> int:
+        """The batch size ``rows`` latents run at: a power of two up to 8, then a multiple of 8.
+
+        Args:
+            rows: Latents in the batch (``1 <= rows <= max_batch``).
+
+        Returns:
+            The padded size (at most ``max_batch``).
+        """
+        size = 1 << (rows - 1).bit_length() if rows <= 8 else -(-rows // 8) * 8
+        return min(size, self.max_batch)
+
+    def warm_up(self) -> None:
+        """Runs every padded batch shape once, so compiled backends trace them up front."""
+        for size in sorted({self.padded_size(rows) for rows in range(1, self.max_batch + 1)}):
+            self(np.zeros((size, self.latent_dim), np.float32))
 
     def close(self) -> None:
         """Stops the worker thread (pending calls are finished first)."""
@@ -147,7 +203,7 @@ class BatchedGenerator:
 
     def _serve(self, batch: list, rows: int) -> None:
         z = np.concatenate([latents for latents, _ in batch])
-        padded = min(self.max_batch, 1 << (rows - 1).bit_length())
+        padded = self.padded_size(rows)
         if padded > rows:
             z = np.concatenate([z, np.zeros((padded - rows, z.shape[1]), z.dtype)])
         try:
@@ -199,8 +255,8 @@ def principal_directions(
         ValueError: On a count out of range or an unknown distribution.
 
     Example:
-        >>> principal_directions(generator, 512, num_directions=4).shape  # doctest: +SKIP
-        (4, 512)
+        >>> principal_directions(generator, 16, "uniform", num_directions=4, num_samples=32).shape
+        (4, 16)
     """
     if not 1 <= num_directions <= min(num_samples, latent_dim):
         raise ValueError(
@@ -254,13 +310,17 @@ class FaceEngine:
         max_batch: Most latents per request and per model call.
         max_morph_steps: Most frames of a morph.
         max_rank_samples: Most samples a ranking may generate.
+        warm_up: Run every padded batch shape once now, so no request waits for a backend
+            to trace or compile a new shape.
 
     Raises:
         ValueError: On an unknown distribution, bad directions or counts.
 
     Example:
-        >>> engine = FaceEngine(models.pretrained("face64_synthetic"))  # doctest: +SKIP
-        >>> engine.render_codes(["80" * 16])[1:4]  # doctest: +SKIP
+        >>> engine = FaceEngine(generator, latent_distribution="uniform")
+        >>> engine.mode, engine.num_sliders
+        ('latent', 16)
+        >>> engine.render_codes(["80" * 16])[1:4]
         b'PNG'
     """
 
@@ -278,6 +338,7 @@ class FaceEngine:
         max_batch: int = 64,
         max_morph_steps: int = 64,
         max_rank_samples: int = 256,
+        warm_up: bool = True,
     ) -> None:
         if discriminator is None:
             discriminator = getattr(generator, "discriminator", None)
@@ -306,6 +367,8 @@ class FaceEngine:
         probe = self.generator(np.zeros((1, self.latent_dim), np.float32))
         _, self.resolution, width, self.channels = probe.shape
         self.width = int(width)
+        if warm_up:
+            self.generator.warm_up()
         # Latents a client may send: the hex-code box, or a generous band of a Gaussian.
         self.z_bound = 1.0 if distribution == "uniform" else 10.0
         if directions is None and self.latent_dim <= max_sliders:
@@ -422,7 +485,21 @@ class FaceEngine:
         Raises:
             ValueError: If ``rows`` is not in ``[1, N]``.
         """
-        images = self.generator(z)
+        return self.encode_png(self.generator(z), rows)
+
+    def encode_png(self, images: np.ndarray, rows: int | None = None) -> bytes:
+        """PNG bytes of generated images: one image, or a grid for a batch.
+
+        Args:
+            images: ``(N, H, W, C)`` images in ``[-1, 1]``.
+            rows: Grid rows for a batch (default: about square).
+
+        Returns:
+            The PNG file's bytes.
+
+        Raises:
+            ValueError: If ``rows`` is not in ``[1, N]``.
+        """
         if len(images) == 1:
             picture = sampling.to_uint8(images[0])
         else:

@@ -43,6 +43,10 @@ class GenerateRequest(_Request):
     Send exactly one of ``code`` (a hex code), ``codes`` (a list of them) or ``z`` (a latent or
     a list of latents). In ``"directions"`` mode a code needs its ``seed`` (``seeds`` for
     ``codes``).
+
+    Example:
+        >>> GenerateRequest(code="80" * 16).code[:4]
+        '8080'
     """
 
     code: Code | None = None
@@ -86,7 +90,12 @@ class GenerateRequest(_Request):
 
 
 class RandomRequest(_Request):
-    """``POST /api/random``: a random face's code, optionally moved by an offset."""
+    """``POST /api/random``: a random face's code, optionally moved by an offset.
+
+    Example:
+        >>> RandomRequest(seed=3).scale
+        1.0
+    """
 
     seed: Seed | None = None
     offset: Vector | None = None
@@ -94,14 +103,24 @@ class RandomRequest(_Request):
 
 
 class OffsetRequest(_Request):
-    """``POST /api/offset``: the good-minus-bad offset of marked codes."""
+    """``POST /api/offset``: the good-minus-bad offset of marked codes.
+
+    Example:
+        >>> len(OffsetRequest(good=["ff" * 16], bad=[]).good)
+        1
+    """
 
     good: Annotated[list[Code], Field(max_length=MAX_LIST)]
     bad: Annotated[list[Code], Field(max_length=MAX_LIST)]
 
 
 class MorphRequest(_Request):
-    """``POST /api/morph``: an animated GIF morphing between two codes."""
+    """``POST /api/morph``: an animated GIF morphing between two codes (``from`` -> ``to``).
+
+    Example:
+        >>> MorphRequest.model_validate({"from": "00" * 16, "to": "ff" * 16}).steps
+        24
+    """
 
     start: Code = Field(alias="from")
     end: Code = Field(alias="to")
@@ -112,7 +131,12 @@ class MorphRequest(_Request):
 
 
 class RankRequest(_Request):
-    """``POST /api/rank``: random faces ranked by the discriminator."""
+    """``POST /api/rank``: random faces ranked by the discriminator.
+
+    Example:
+        >>> RankRequest().top_k
+        8
+    """
 
     num_samples: Annotated[int, Field(ge=1, le=4096)] = 64
     top_k: Annotated[int, Field(ge=1, le=64)] = 8

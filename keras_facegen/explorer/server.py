@@ -40,7 +40,9 @@ def load_explorer_app(
         ValueError: If both ``model`` and ``hub`` are given, or on invalid options.
 
     Example:
-        >>> app = load_explorer_app("face64_synthetic")  # doctest: +SKIP
+        >>> app = load_explorer_app("face64_synthetic")
+        >>> app.state.engine.info()["latent_distribution"]
+        'uniform'
     """
     if hub is not None and model is not None:
         raise ValueError(f"Pass model= or hub=, not both; received model={model!r}, hub={hub!r}.")
@@ -75,7 +77,8 @@ def serve(
         log_level: uvicorn's log level.
 
     Example:
-        >>> serve(create_app(models.pretrained()), port=8000)  # doctest: +SKIP
+        ``serve(create_app(models.pretrained()), port=8000)`` serves
+        http://127.0.0.1:8000 until interrupted (Ctrl-C).
     """
     import uvicorn
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_facegen._validation import check_int
 from keras_facegen.latent._arrays import as_float_array
 
 # How far outside [-1, 1] a coordinate may stray (float rounding) before encode refuses it.
@@ -111,10 +112,7 @@ def hex_to_bytes(code: str, latent_dim: int | None = None) -> np.ndarray:
 def _check_latent_dim(latent_dim: Any) -> None:
     if latent_dim is None:
         return
-    if isinstance(latent_dim, bool) or not isinstance(latent_dim, (int, np.integer)):
-        raise ValueError(f"latent_dim must be a positive integer; received {latent_dim!r}.")
-    if latent_dim < 1:
-        raise ValueError(f"latent_dim must be a positive integer; received {latent_dim!r}.")
+    check_int(latent_dim, "latent_dim")
 
 
 def _codes_to_bytes(codes: Sequence[str], name: str, latent_dim: int | None) -> np.ndarray:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from keras_facegen._validation import check_int
+
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
 
 
@@ -29,9 +31,7 @@ def sample_latents(
         >>> sample_latents(2, 16, "uniform", seed=0).shape
         (2, 16)
     """
-    for name, value in (("num", num), ("latent_dim", latent_dim)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; received {name}={value!r}.")
+    num, latent_dim = check_int(num, "num"), check_int(latent_dim, "latent_dim")
     if distribution not in LATENT_DISTRIBUTIONS:
         raise ValueError(
             f"distribution must be one of {LATENT_DISTRIBUTIONS}; received "

@@ -153,7 +153,9 @@ def generate_images(generator: Any, z: Any, batch_size: int = 64) -> np.ndarray:
             generator output that is not a batch of ``N`` images.
 
     Example:
-        >>> images = generate_images(gan, sample_latents(4, 16, seed=0))  # doctest: +SKIP
+        >>> from keras_facegen.latent import sample_latents
+        >>> generate_images(gan, sample_latents(4, 16, "uniform", seed=0)).shape
+        (4, 64, 64, 3)
     """
     fn, latent_dim = as_generator(generator)
     z = check_latents(z, latent_dim)

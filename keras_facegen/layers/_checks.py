@@ -7,14 +7,12 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+from keras_facegen._validation import check_int
+
 
 def positive_int(name: str, value: Any) -> int:
     """Returns ``value`` as an ``int`` if it is a positive integer, else raises ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(
-            f"Expected `{name}` to be a positive integer, but received {name}={value!r}."
-        )
-    return int(value)
+    return check_int(value, name)
 
 
 def positive_float(name: str, value: Any) -> float:
@@ -33,7 +31,11 @@ def positive_float(name: str, value: Any) -> float:
 
 def unit_interval(name: str, value: Any) -> float:
     """Returns ``value`` as a ``float`` if it lies in [0, 1], else raises ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not 0.0 <= float(value) <= 1.0
+    ):
         raise ValueError(
             f"Expected `{name}` to be a number in [0, 1], but received {name}={value!r}."
         )

@@ -133,7 +133,7 @@ class EqualizedConv2D(keras.layers.Layer):
             ``ceil((H - kh + 1) / stride)`` for ``"valid"`` (``None`` stays ``None``).
         """
         batch, *spatial, _ = input_shape
-        out_spatial = []
+        out_spatial: list[int | None] = []
         for size, kernel, stride in zip(spatial, self.kernel_size, self.strides, strict=True):
             if size is None:
                 out_spatial.append(None)

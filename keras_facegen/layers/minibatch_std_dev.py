@@ -7,11 +7,11 @@ from typing import Any
 import keras
 from keras import ops
 
+from keras_facegen.backend import assert_divisible
 from keras_facegen.layers import _checks
 
 # Added to the group variance before the square root, as in the reference implementation.
 _VARIANCE_EPSILON = 1e-8
-_DYNAMIC_CHECK_SCOPE = "batch_size_must_be_divisible_by_min_group_size_batch_size"
 
 
 def _group_size_for(group_size: int, batch_size: int) -> int:
@@ -24,6 +24,15 @@ def _group_size_for(group_size: int, batch_size: int) -> int:
             f"Use a batch size that is a multiple of {groups} or a smaller group_size."
         )
     return groups
+
+
+def _unknown_batch_message(group_size: int) -> str:
+    return (
+        f"MinibatchStdDev with group_size={group_size} needs a batch size divisible by "
+        "min(group_size, batch_size), but received a batch that is not (its size was unknown "
+        f"when the graph was built). Use a batch size that is a multiple of {group_size} or a "
+        "smaller group_size."
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_facegen")
@@ -97,26 +106,28 @@ class MinibatchStdDev(keras.layers.Layer):
 
         Raises:
             ValueError: If the batch size (static at call time: eagerly, under JAX ``jit`` and on
-                PyTorch) is not divisible by ``min(group_size, N)``.
+                PyTorch) is not divisible by ``min(group_size, N)``. In a TensorFlow graph
+                built for an unknown batch size the same check runs with the graph and fails
+                with the same words (as ``tf.errors.InvalidArgumentError``, TensorFlow's
+                run-time error).
         """
         shape = ops.shape(inputs)
         batch_size, height, width, channels = shape
         if isinstance(batch_size, int):
             groups = _group_size_for(self.group_size, batch_size)
         else:
-            # Only a TensorFlow graph traced with an unknown batch size gets here.
+            # Only a TensorFlow graph traced with an unknown batch size gets here: the check
+            # runs with the graph and fails with the same words as the static one.
             groups = ops.minimum(self.group_size, batch_size)
+            batch_size = assert_divisible(
+                batch_size, groups, _unknown_batch_message(self.group_size)
+            )
         num_groups = batch_size // groups
         slice_channels = channels // self.num_features
 
         x = ops.cast(inputs, "float32")
         # [G, M, H, W, n, c]: sample i = g * M + m sits in group m; channel f * c + j in slice f.
-        # A batch the group size does not divide can only reach this reshape in a TensorFlow graph
-        # with an unknown batch size; TensorFlow then names this scope in its error.
-        with keras.name_scope(_DYNAMIC_CHECK_SCOPE):
-            y = ops.reshape(
-                x, (groups, num_groups, height, width, self.num_features, slice_channels)
-            )
+        y = ops.reshape(x, (groups, num_groups, height, width, self.num_features, slice_channels))
         y = y - ops.mean(y, axis=0, keepdims=True)
         y = ops.sqrt(ops.mean(ops.square(y), axis=0, keepdims=True) + _VARIANCE_EPSILON)
         y = ops.mean(y, axis=(2, 3, 5), keepdims=True)  # [1, M, 1, 1, n, 1]

@@ -70,7 +70,7 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
     Example:
         >>> import numpy as np
         >>> x = np.random.default_rng(0).normal(size=(2, 5, 5, 3)).astype("float32")
-        >>> fast = SubpixelConv2DTranspose(4, 5, strides=2, padding="same", implementation="subpixel")
+        >>> fast = SubpixelConv2DTranspose(4, 5, 2, "same", implementation="subpixel")
         >>> plain = keras.layers.Conv2DTranspose(4, 5, strides=2, padding="same")
         >>> plain.build(x.shape)
         >>> fast.build(x.shape)
@@ -99,7 +99,8 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
             )
         self.implementation = implementation
 
-    def _subpixel_supported(self) -> bool:
+    def _uses_subpixel(self, input_shape: tuple[int | None, ...]) -> bool:
+        """Whether ``call`` on inputs of this shape runs the sub-pixel computation."""
         if self.implementation == "keras" or (
             self.implementation == "auto" and keras.backend.backend() not in _SUBPIXEL_BACKENDS
         ):
@@ -108,6 +109,8 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
             self.data_format == "channels_last"
             and tuple(self.dilation_rate) == (1, 1)
             and self.output_padding is None
+            and input_shape[1] is not None
+            and input_shape[2] is not None
         )
 
     def _subpixel_kernel(self) -> Any:
@@ -135,9 +138,9 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
         Returns:
             ``(N, H_out, W_out, filters)``, as ``keras.layers.Conv2DTranspose``.
         """
-        height, width = inputs.shape[1], inputs.shape[2]
-        if height is None or width is None or not self._subpixel_supported():
+        if not self._uses_subpixel(tuple(inputs.shape)):
             return super().call(inputs)
+        height, width = inputs.shape[1], inputs.shape[2]
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
         jh, jw = _sub_kernel_length(kh, sh), _sub_kernel_length(kw, sw)
         out_h = _output_length(height, kh, sh, self.padding)

@@ -444,6 +444,11 @@ class CustomAdversarialLoss(AdversarialLoss):
         self.name = name
         self._generator_takes_real = _accepts_two_positional(generator_fn)
 
+    @property
+    def needs_real_logits(self) -> bool:
+        """``True`` when ``generator_fn`` takes ``real_logits`` (a relativistic loss)."""
+        return self._generator_takes_real
+
     def discriminator_loss(self, real_logits: Any, fake_logits: Any) -> Any:
         """Returns ``discriminator_fn(real_logits, fake_logits)`` as float32."""
         return ops.cast(self.discriminator_fn(real_logits, fake_logits), "float32")

@@ -94,6 +94,15 @@ class AdversarialLoss(abc.ABC):
 
     name: str = "adversarial"
 
+    @property
+    def needs_real_logits(self) -> bool:
+        """Whether :meth:`generator_loss` uses ``real_logits`` (relativistic losses).
+
+        The GAN computes the discriminator's outputs on the real batch in the generator step
+        only when this is ``True`` (or a matching term needs them). Default: ``False``.
+        """
+        return False
+
     @abc.abstractmethod
     def discriminator_loss(self, real_logits: Any, fake_logits: Any) -> Any:
         """The discriminator's loss (lower when it tells real from fake).

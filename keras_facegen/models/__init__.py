@@ -9,7 +9,11 @@ from keras_facegen.models.attributes import (
     predict_attributes,
 )
 from keras_facegen.models.dcgan import dcgan_discriminator, dcgan_generator
-from keras_facegen.models.factory import gan_from_preset, optimizer_from_preset
+from keras_facegen.models.factory import (
+    gan_from_preset,
+    optimizer_from_preset,
+    progressive_gan_from_preset,
+)
 from keras_facegen.models.gan import GAN
 from keras_facegen.models.pggan import (
     fade_layers,
@@ -19,8 +23,6 @@ from keras_facegen.models.pggan import (
     pggan_stage,
 )
 from keras_facegen.models.presets import PRESETS, get_preset, preset_names
-from keras_facegen.models.progressive import ProgressiveGAN, StagedNetwork
-from keras_facegen.models.schedule import ProgressiveSchedule
 from keras_facegen.models.pretrained import (
     PretrainedGAN,
     load_trained,
@@ -28,6 +30,8 @@ from keras_facegen.models.pretrained import (
     pretrained_dir,
     pretrained_names,
 )
+from keras_facegen.models.progressive import ProgressiveGAN, StagedNetwork
+from keras_facegen.models.schedule import ProgressiveSchedule
 
 __all__ = [
     "GAN",
@@ -43,6 +47,7 @@ __all__ = [
     "gan_from_preset",
     "get_preset",
     "optimizer_from_preset",
+    "progressive_gan_from_preset",
     "preset_names",
     "ProgressiveGAN",
     "ProgressiveSchedule",

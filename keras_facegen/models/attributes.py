@@ -366,9 +366,12 @@ def direction_sweep(
             sizes, or a number of names other than the classifier's outputs.
 
     Example:
-        >>> sweep = direction_sweep(gan, classifier, yaw_direction, latents, clip=1.0)
-        ... # doctest: +SKIP
-        >>> sweep.is_monotonic("yaw")  # doctest: +SKIP
+        >>> classifier = attribute_classifier(64, attributes=("yaw", "smile"))
+        >>> yaw_direction = np.eye(16, dtype="float32")[0]  # in practice: attribute_direction
+        >>> sweep = direction_sweep(generator, classifier, yaw_direction, latents, clip=1.0)
+        >>> sweep.mean_predictions.shape, sweep.attribute_names
+        ((5, 2), ('yaw', 'smile'))
+        >>> isinstance(sweep.is_monotonic("yaw"), bool)
         True
     """
     scales = np.asarray(scales, dtype=np.float32).reshape(-1)

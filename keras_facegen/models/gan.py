@@ -657,7 +657,37 @@ class GAN(GANTrainer, keras.Model):
                     f"keys {sorted(images)}."
                 )
             images, latents = images["images"], images.get("latents", latents)
+        if latents is not None:
+            self._check_batch_latents(images, latents)
         return images, latents
+
+    def _check_batch_latents(self, images: Any, latents: Any) -> None:
+        # Shapes and dtypes are static here on every backend (also in traced graphs), so a
+        # wrong second element (labels, most often) is refused before it reaches the generator.
+        shape = tuple(getattr(latents, "shape", np.shape(latents)))
+        dtype = keras.backend.standardize_dtype(getattr(latents, "dtype", "float32"))
+        image_shape = tuple(getattr(images, "shape", ()))
+        same_batch = (
+            not image_shape
+            or not shape
+            or shape[0] is None
+            or image_shape[0] is None
+            or int(shape[0]) == int(image_shape[0])
+        )
+        if (
+            len(shape) != 2
+            or shape[1] != self.latent_dim
+            or not dtype.startswith(("float", "bfloat"))
+            or not same_batch
+        ):
+            raise ValueError(
+                "A GAN batch is images, (images, latents) or {'images': ..., 'latents': ...}; "
+                f"latents must be floats of shape (N, {self.latent_dim}) with N the number of "
+                f"images ({image_shape[0] if image_shape else 'N'}). Received a second element "
+                f"of shape {shape} and dtype {dtype} with images of shape {image_shape}. "
+                "GAN.fit takes no labels: fit(images, labels) is not a GAN batch; pass "
+                "fit(images) (or latents of the right shape)."
+            )
 
     def _discriminate(self, images: Any, training: bool = True) -> tuple[Any, dict[str, Any]]:
         view = self._views.features
@@ -666,7 +696,7 @@ class GAN(GANTrainer, keras.Model):
         logits, *features = view(images, training=training)
         return logits, dict(zip(self._views.feature_names, features))
 
-    def _pure_discriminator(self) -> Callable[[Any], Any]:
+    def _pure_discriminator(self, training: bool = True) -> Callable[[Any], Any]:
         discriminator = self.discriminator
 
         def logits(images: Any) -> Any:
@@ -675,7 +705,7 @@ class GAN(GANTrainer, keras.Model):
                 [v.value for v in discriminator.trainable_variables],
                 [v.value for v in discriminator.non_trainable_variables],
                 images,
-                training=True,
+                training=training,
             )
             return outputs
 
@@ -684,11 +714,13 @@ class GAN(GANTrainer, keras.Model):
     def _evaluate_terms(self, terms: Sequence[Term], inputs: TermInputs) -> dict[str, Any]:
         return {t.name: ops.cast(t(inputs), "float32") for t in terms}
 
-    def _discriminator_objective(self, real: Any, latents: Any) -> tuple[Any, dict[str, Any]]:
+    def _discriminator_objective(
+        self, real: Any, latents: Any, training: bool = True
+    ) -> tuple[Any, dict[str, Any]]:
         with self._constant_pass():
-            fake = ops.stop_gradient(self.generator(latents, training=True))
-        real_logits, real_features = self._discriminate(real)
-        fake_logits, fake_features = self._discriminate(fake)
+            fake = ops.stop_gradient(self.generator(latents, training=training))
+        real_logits, real_features = self._discriminate(real, training=training)
+        fake_logits, fake_features = self._discriminate(fake, training=training)
         loss = ops.cast(
             self.adversarial_loss.discriminator_loss(real_logits, fake_logits), "float32"
         )
@@ -699,7 +731,7 @@ class GAN(GANTrainer, keras.Model):
             fake_logits=fake_logits,
             real_features=real_features,
             fake_features=fake_features,
-            discriminator=self._pure_discriminator(),
+            discriminator=self._pure_discriminator(training),
             seed_generator=self.seed_generator,
         )
         values = self._evaluate_terms(self.penalties, inputs)
@@ -713,14 +745,16 @@ class GAN(GANTrainer, keras.Model):
             for t in self.matching
         )
 
-    def _generator_objective(self, real: Any, latents: Any) -> tuple[Any, dict[str, Any]]:
-        fake = self.generator(latents, training=True)
-        fake_logits, fake_features = self._discriminate(fake)
+    def _generator_objective(
+        self, real: Any, latents: Any, training: bool = True
+    ) -> tuple[Any, dict[str, Any]]:
+        fake = self.generator(latents, training=training)
+        fake_logits, fake_features = self._discriminate(fake, training=training)
         real_logits, real_features = None, {}
         if self._needs_real_pass():
             with self._constant_pass():
                 real_logits, real_features = keras.tree.map_structure(
-                    ops.stop_gradient, self._discriminate(real)
+                    ops.stop_gradient, self._discriminate(real, training=training)
                 )
         loss = ops.cast(self.adversarial_loss.generator_loss(fake_logits, real_logits), "float32")
         inputs = TermInputs(
@@ -823,6 +857,37 @@ class GAN(GANTrainer, keras.Model):
         if self.ema_decay is not None:
             self._update_ema()
         self._count_step(batch_size)
+        return {m.name: m.result() for m in self.metrics}
+
+    def _gan_test_step(self, data: Any) -> dict[str, Any]:
+        """Evaluates the losses and terms on one batch (inference mode) without updating.
+
+        No weight, optimizer, counter or batch-norm statistic changes; the seed generator
+        is put back after drawing, so evaluating never alters the training's random numbers
+        (each evaluated batch of a given size gets the same sampled latents; pass
+        ``(images, latents)`` batches to choose them). Penalties that take input gradients
+        still compute them.
+        """
+        real, given_latents = self._unpack_batch(data)
+        real = ops.cast(real, "float32")
+        batch_size = ops.shape(real)[0]
+        seed_state = ops.copy(self.seed_generator.state.value)
+
+        def latents() -> Any:
+            if given_latents is not None:
+                return ops.cast(given_latents, "float32")
+            return self.sample_latents(batch_size)
+
+        trackers = dict(zip([t.name for t in self.penalties + self.matching], self.term_trackers))
+        with self._constant_pass():
+            d_loss, d_terms = self._discriminator_objective(real, latents(), training=False)
+            g_loss, g_terms = self._generator_objective(real, latents(), training=False)
+        d_loss, g_loss, d_terms, g_terms = self._detached((d_loss, g_loss, d_terms, g_terms))
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        for term_name, value in {**d_terms, **g_terms}.items():
+            trackers[term_name].update_state(value)
+        self.seed_generator.state.assign(seed_state)
         return {m.name: m.result() for m in self.metrics}
 
     # === Serialization ===

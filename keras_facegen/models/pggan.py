@@ -1,9 +1,8 @@
 """Progressive GAN generator and discriminator builders (Karras et al., 2018).
 
 Both builders return the *full-resolution* functional model, built once from this library's
-layers (:class:`~keras_facegen.layers.EqualizedConv2D`, :class:`~keras_facegen.layers.EqualizedDense`,
-:class:`~keras_facegen.layers.PixelNorm`, :class:`~keras_facegen.layers.MinibatchStdDev`,
-:class:`~keras_facegen.layers.FadeIn`) and parameter-free Keras layers. Every resolution
+layers (``EqualizedConv2D``, ``EqualizedDense``, ``PixelNorm``, ``MinibatchStdDev``, ``FadeIn``
+from :mod:`keras_facegen.layers`) and parameter-free Keras layers. Every resolution
 ``r`` has its own output / input layer (``toRGB`` / ``fromRGB``) and a ``FadeIn`` that blends
 the new block with the previous resolution, as in the reference's "linear" structure:
 
@@ -132,7 +131,11 @@ def pggan_generator(
 
     if normalize_latents:
         add(PixelNorm(name="g_latent_norm"))
-    add(EqualizedDense(nf(1) * 16, gain=math.sqrt(2.0) / 4, activation=_ACTIVATION, name="g_4x4_dense"))
+    add(
+        EqualizedDense(
+            nf(1) * 16, gain=math.sqrt(2.0) / 4, activation=_ACTIVATION, name="g_4x4_dense"
+        )
+    )
     add(keras.layers.Reshape((4, 4, nf(1)), name="g_4x4_reshape"))
     add(EqualizedConv2D(nf(1), 3, activation=_ACTIVATION, name="g_4x4_conv"))
     if pixel_norm:

@@ -19,6 +19,7 @@ per-backend ``_minimize``) is inherited unchanged; this class only
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -522,7 +523,7 @@ class ProgressiveGAN(GAN):
         until = self.schedule.total_images if until is None else int(until)
         callbacks = list(callbacks or [])
         if verbose and verbose != 0:
-            callbacks.append(ProgressiveProgress(self.schedule.total_images))
+            callbacks.append(ProgressiveProgress(self.schedule))
         history = keras.callbacks.History()
         history.history = {}
         for phase in phases(self.schedule):
@@ -548,8 +549,14 @@ class ProgressiveGAN(GAN):
             for epoch_steps, epochs in ((per_epoch, full), (rest, 1)):
                 if not epochs or not epoch_steps:
                     continue
+                # Served at the stage's resolution (2x2 box filter per halving; a cache reads
+                # its stored level): only r x r images travel to the train step.
                 batches = ShuffledBatches(
-                    images, batch, seed=data_seed * 64 + stage.index, start=start
+                    images,
+                    batch,
+                    seed=data_seed * 64 + stage.index,
+                    start=start,
+                    resolution=stage.resolution,
                 )
                 fitted = super().fit(
                     batches,
@@ -566,27 +573,25 @@ class ProgressiveGAN(GAN):
                 break
         return history
 
-    def _check_images(self, x: Any) -> np.ndarray:
-        images = x if isinstance(x, np.ndarray) else np.asarray(x)
+    def _check_images(self, x: Any) -> Any:
+        # Arrays on disk (an image cache, a memmap) are kept as they are, never loaded whole.
+        images = x if hasattr(x, "shape") and hasattr(x, "__getitem__") else np.asarray(x)
         target = self.schedule.resolution
-        if images.ndim != 4 or images.shape[1] != images.shape[2]:
-            raise ValueError(
-                "Expected images of shape (N, S, S, C); received x of shape "
-                f"{tuple(images.shape)}."
-            )
-        size = int(images.shape[1])
+        shape = tuple(images.shape)
+        if len(shape) != 4 or shape[1] != shape[2]:
+            raise ValueError(f"Expected images of shape (N, S, S, C); received x of shape {shape}.")
+        size = int(shape[1])
         factor = size // target
         if size < target or size % target or factor & (factor - 1):
             raise ValueError(
                 f"The images are {size}x{size}; the GAN grows to {target}x{target}, so it needs "
                 f"images of {target}x{target} (or a power-of-two multiple, average-pooled). "
-                f"Received x of shape {tuple(images.shape)}."
+                f"Received x of shape {shape}."
             )
         channels = int(self.discriminator.network.input_shape[-1])
-        if images.shape[-1] != channels:
+        if shape[-1] != channels:
             raise ValueError(
-                f"Expected images with {channels} channels; received x of shape "
-                f"{tuple(images.shape)}."
+                f"Expected images with {channels} channels; received x of shape {shape}."
             )
         return images
 
@@ -646,26 +651,39 @@ def _mbstd_group(discriminator: keras.Model) -> int | None:
 
 
 class ProgressiveProgress(keras.callbacks.Callback):
-    """One progress bar over a whole progressive run, in images.
+    """One progress line for a progressive run: images, stage, resolution, alpha, images/s.
 
-    Shows the stage, resolution, alpha, images per second and the losses, read from each
-    step's logs (exact on every backend, also inside JAX's stateless loop).
+    Read from each step's logs, so the values are exact on every backend (also inside JAX's
+    stateless loop). On a terminal the line is redrawn in place (at most 10 times a second);
+    otherwise a line is printed every ``interval`` seconds and whenever the stage changes.
 
     Args:
-        total_images: Images of the whole run (the bar's target).
+        schedule: The run's :class:`~keras_facegen.models.schedule.ProgressiveSchedule`.
+        interval: Seconds between lines when the output is not a terminal.
+        stream: Where to write (default ``sys.stdout``).
 
     Example:
-        >>> gan.fit(images, verbose=0, callbacks=[ProgressiveProgress(40)])  # doctest: +SKIP
+        >>> gan.fit(images, verbose=0, callbacks=[ProgressiveProgress(gan.schedule)])
+        ... # doctest: +SKIP
     """
 
-    def __init__(self, total_images: int) -> None:
+    def __init__(self, schedule: ProgressiveSchedule, interval: float = 10.0, stream=None):
         super().__init__()
-        self.total_images = int(total_images)
-        self._bar: keras.utils.Progbar | None = None
+        self.schedule = schedule
+        self.interval = float(interval)
+        self.stream = stream
         self._start: tuple[float, int] | None = None
+        self._last = (-math.inf, None)
+
+    def _out(self):
+        return self.stream or sys.stdout
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        """Starts the images/s clock."""
+        self._start = None
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        """Updates the bar from the step's logs."""
+        """Redraws (terminal) or prints (log file) the line."""
         logs = logs or {}
         if "images_seen" not in logs:
             return
@@ -673,18 +691,49 @@ class ProgressiveProgress(keras.callbacks.Callback):
         now = time.perf_counter()
         if self._start is None:
             self._start = (now, seen)
-            self._bar = keras.utils.Progbar(
-                self.total_images,
-                stateful_metrics=["stage", "res", "alpha", "img/s", "d_loss", "g_loss"],
-                unit_name="image",
-            )
-        elapsed, shown = now - self._start[0], seen - self._start[1]
+            return
         resolution = int(float(logs["resolution"]))
-        values = [
-            ("stage", int(math.log2(resolution)) - 1),
-            ("res", resolution),
-            ("alpha", float(logs["alpha"])),
-            ("img/s", shown / elapsed if elapsed > 0 else 0.0),
-        ]
-        values += [(k, float(logs[k])) for k in ("d_loss", "g_loss") if k in logs]
-        self._bar.update(min(seen, self.total_images), values=values)
+        tty = self._out().isatty()
+        last_time, last_resolution = self._last
+        if now - last_time < (0.1 if tty else self.interval) and resolution == last_resolution:
+            return
+        self._last = (now, resolution)
+        self._out().write(("\r" if tty else "") + self.line(logs, now) + ("" if tty else "\n"))
+        self._out().flush()
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        """Ends the terminal line."""
+        if self._out().isatty() and self._last[1] is not None:
+            self._out().write("\n")
+            self._out().flush()
+        self._last = (-math.inf, None)
+
+    def line(self, logs: Mapping[str, Any], now: float | None = None) -> str:
+        """The progress line for one step's logs.
+
+        Args:
+            logs: The step's logs (``images_seen``, ``resolution``, ``alpha``, losses).
+            now: The current ``time.perf_counter()`` (for images/s).
+
+        Returns:
+            E.g. ``"  1,200/6,000 images [####......] stage 2/5 8x8 fade alpha 0.333
+            412 img/s d_loss 1.23 g_loss -0.45"``.
+        """
+        total = self.schedule.total_images
+        seen = int(float(logs["images_seen"]))
+        resolution = int(float(logs["resolution"]))
+        alpha = float(logs["alpha"])
+        index = self.schedule.resolutions.index(resolution) + 1
+        filled = int(10 * min(seen, total) / total)
+        rate = 0.0
+        if self._start is not None and now is not None and now > self._start[0]:
+            rate = (seen - self._start[1]) / (now - self._start[0])
+        phase = "fade" if alpha < 1.0 else "stable"
+        losses = " ".join(
+            f"{key} {float(logs[key]):.3f}" for key in ("d_loss", "g_loss") if key in logs
+        )
+        return (
+            f"{seen:,}/{total:,} images [{'#' * filled}{'.' * (10 - filled)}] "
+            f"stage {index}/{len(self.schedule.stages)} {resolution}x{resolution} {phase} "
+            f"alpha {alpha:.3f} {rate:,.0f} img/s {losses}"
+        )

@@ -1,5 +1,6 @@
-"""The progressive-growing schedule: resolution, fade ``alpha``, batch size and learning rate
-as a function of the number of real images shown so far (Karras et al., 2018).
+"""The progressive-growing schedule: everything as a function of the images shown so far.
+
+Resolution, fade ``alpha``, batch size and learning rate (Karras et al., 2018).
 
 Training starts at 4x4 and doubles the resolution up to the target. Every resolution above
 4x4 is first *faded in* over ``fade_images`` images (``alpha`` rising linearly from 0 to 1),

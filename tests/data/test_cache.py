@@ -146,7 +146,7 @@ def test_read_any_order_slices_and_tuples(cache, decoded):
 def test_batches_equal_the_in_memory_stream(cache, decoded, resolution):
     streamed = cache.batches(resolution, batch_size=4, seed=3)
     in_memory = ShuffledBatches(decoded, batch_size=4, seed=3, resolution=resolution)
-    assert streamed.prefetch == 4 and in_memory.prefetch == 0
+    assert streamed.prefetch == 2 and in_memory.prefetch == 0
     for i in range(12):  # two passes of 5 batches, and more
         batch = streamed[i]
         assert batch.dtype == np.float32 and batch.shape == (4, resolution, resolution, 3)
@@ -337,3 +337,61 @@ def test_prepare_and_stream_a_folder_bigger_than_the_memory_limit(tmp_path):
     assert open_cache(tmp_path / "cache").num_images == num
     # The in-memory path on the same folder breaks the limit: the measurement can fail.
     assert growth["memory"] > 0.9 * decoded_bytes, (growth, decoded_bytes)
+
+
+def test_cli_prepare_then_train_from_the_cache(folder, tmp_path, capsys):
+    from keras_facegen import cli
+
+    out = tmp_path / "cache"
+    argv = ["prepare", str(folder), "--out", str(out), "--resolution", "32", "--shard-size", "5"]
+    with pytest.warns(UserWarning, match="Skipped 2"):
+        assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert f"wrote {out}: 23 images at 4..32 px (4 levels" in printed
+    assert "skipped 2 unreadable" in printed
+    assert open_cache(out).resolutions == [4, 8, 16, 32]
+    assert len(open_cache(out).shard_files(32)) == 5
+    # Bad input: one line on stderr, exit status 2.
+    for bad, message in [
+        (argv, "already holds an image cache"),
+        ([*argv[:3], str(tmp_path / "x"), "--resolution", "24"], "power of two"),
+        (
+            [
+                "prepare",
+                str(tmp_path / "nowhere"),
+                "--out",
+                str(tmp_path / "y"),
+                "--resolution",
+                "8",
+            ],
+            "existing folder",
+        ),
+    ]:
+        assert cli.main(bad) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    # train --data CACHE: a cache folder is detected; a level it lacks is a one-line error.
+    train = ["train", "--preset", "face64_small", "--resolution", "64", "--batch-size", "8"]
+    assert (
+        cli.main([*train, "--steps", "1", "--out", str(tmp_path / "run"), "--data", str(out)]) == 2
+    )
+    assert "resolution=64 is not in the cache" in capsys.readouterr().err
+
+
+def test_training_train_streams_a_cache_level(cache, tmp_path):
+    gan = GAN(F.tiny_generator(8), F.tiny_discriminator(8), seed=0)
+    gan.compile(**F.fast_compile_kwargs())
+    images = training.training_images(cache.path, 8)
+    result = training.train(
+        gan,
+        images,
+        tmp_path / "run",
+        steps=3,
+        batch_size=4,
+        checkpoint_every=2,
+        num_samples=4,
+        verbose=0,
+    )
+    assert result.steps == 3
+    info = json.loads((tmp_path / "run" / "facegen.json").read_text())
+    assert info["resolution"] == 8 and info["steps"] == 3

@@ -187,13 +187,15 @@ def test_no_readable_image_raises(tmp_path):
 
 def test_bad_arguments_raise(tmp_path):
     solid((4, 4), (1, 1, 1)).save(tmp_path / "x.png")
-    with pytest.raises(ValueError, match="`resolution` must be an int >= 1, got 0"):
+    with pytest.raises(
+        ValueError, match="resolution must be a positive integer; received resolution=0"
+    ):
         load_images(tmp_path, 0)
-    with pytest.raises(ValueError, match="`batch_size` must be an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer; received batch_"):
         image_folder(tmp_path, 4, batch_size=0)
     with pytest.raises(ValueError, match="`seed` must be an int or None"):
         image_folder(tmp_path, 4, seed=1.5)
     with pytest.raises(ValueError, match="`batch_size` is 2 but .* only 1 readable"):
         image_folder(tmp_path, 4, batch_size=2)
-    with pytest.raises(ValueError, match="`num_workers` must be an int >= 1"):
+    with pytest.raises(ValueError, match="num_workers must be a positive integer; received num_"):
         load_images(tmp_path, 4, num_workers=0)

@@ -61,6 +61,17 @@ def test_queued_calls_merge_into_one_padded_batch():
         np.testing.assert_array_equal(results[i], i)
 
 
+def test_padded_sizes():
+    generator = GatedGenerator()
+    generator.release.set()
+    batched = BatchedGenerator(generator, max_batch=64)
+    sizes = [batched.padded_size(rows) for rows in (1, 2, 3, 5, 8, 9, 17, 20, 57, 64)]
+    assert sizes == [1, 2, 4, 8, 8, 16, 24, 24, 64, 64]
+    batched.warm_up()
+    assert [len(b) for b in generator.batches] == [1, 2, 4, 8, 16, 24, 32, 40, 48, 56, 64]
+    batched.close()
+
+
 def test_large_requests_are_split_and_errors_reach_the_caller():
     generator = GatedGenerator()
     generator.release.set()

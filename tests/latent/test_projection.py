@@ -177,7 +177,7 @@ def test_minimize_latents_is_keras_adam_on_a_variable():
         value_and_grad, start.astype(float), 25, 0.1
     )
     np.testing.assert_allclose(z, expected_z, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(history, expected_history, rtol=1e-5)
+    np.testing.assert_allclose(history, expected_history, rtol=1e-4)
     # The optimizer passed is a template: it is never built, so it can be used again.
     optimizer = keras.optimizers.SGD(0.1)
     first, _ = minimize_latents(value_and_grad, start, 3, optimizer)

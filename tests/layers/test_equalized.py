@@ -229,8 +229,8 @@ def test_output_shapes_with_unknown_dimensions():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"units": 0}, r"`units` to be a positive integer.*units=0"),
-        ({"units": 2.0}, r"`units` to be a positive integer.*units=2.0"),
+        ({"units": 0}, r"units must be a positive integer; received units=0"),
+        ({"units": 2.0}, r"units must be a positive integer; received units=2.0"),
         ({"units": 2, "gain": 0.0}, r"`gain` to be a finite number > 0.*gain=0.0"),
         ({"units": 2, "gain": -1}, r"gain=-1"),
         ({"units": 2, "lr_multiplier": 0}, r"`lr_multiplier` to be .* > 0.*lr_multiplier=0"),
@@ -245,7 +245,7 @@ def test_dense_rejects_bad_arguments(kwargs, message):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"filters": 0}, r"`filters` to be a positive integer.*filters=0"),
+        ({"filters": 0}, r"filters must be a positive integer; received filters=0"),
         ({"filters": -3}, r"filters=-3"),
         ({"kernel_size": 0}, r"`kernel_size` to be a positive integer or a pair.*kernel_size=0"),
         ({"kernel_size": (3, 0)}, r"kernel_size=\(3, 0\)"),

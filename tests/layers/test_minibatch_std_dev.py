@@ -134,7 +134,7 @@ def test_config_and_output_shape():
 @pytest.mark.parametrize("argument", ["group_size", "num_features"])
 @pytest.mark.parametrize("value", [0, -2, 1.5, True, None])
 def test_rejects_bad_arguments(argument, value):
-    with pytest.raises(ValueError, match=rf"`{argument}` to be a positive integer.*{argument}="):
+    with pytest.raises(ValueError, match=rf"{argument} must be a positive integer; received"):
         MinibatchStdDev(**{argument: value})
 
 
@@ -149,3 +149,30 @@ def test_rejects_bad_arguments(argument, value):
 def test_rejects_bad_input_shapes(shape, message):
     with pytest.raises(ValueError, match=message):
         MinibatchStdDev(group_size=2, num_features=2).build(shape)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow graphs")
+def test_unknown_non_divisible_batch_in_a_tensorflow_graph_gets_the_same_message():
+    import tensorflow as tf
+
+    layer = MinibatchStdDev(group_size=4)
+    traced = tf.function(layer, input_signature=[tf.TensorSpec((None, 2, 2, 1), tf.float32)])
+    message = r"group_size=4 needs a batch size divisible by min\(group_size, batch_size\)"
+    with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match=message):
+        traced(tf.zeros((6, 2, 2, 1)))
+    # Divisible batches of unknown size still run (G = 4, then G = min(4, 2) = 2).
+    x = np.random.normal(size=(8, 2, 2, 1)).astype("float32")
+    np.testing.assert_allclose(
+        traced(x).numpy(), minibatch_std_dev_reference(x, 4, 1), rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        traced(x[:2]).numpy(), minibatch_std_dev_reference(x[:2], 4, 1), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_assert_divisible_on_static_values():
+    from keras_facegen.backend import assert_divisible
+
+    assert assert_divisible(8, 4, "unused") == 8
+    with pytest.raises(ValueError, match="^six is not a multiple of four$"):
+        assert_divisible(6, 4, "six is not a multiple of four")

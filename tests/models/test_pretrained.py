@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from keras_facegen import data, latent, models
-from keras_facegen.models import pretrained as pretrained_module
+from keras_facegen.models.pretrained import PRETRAINED_ROOT
 
 NAME = "face64_synthetic"
 
@@ -107,4 +107,4 @@ def test_load_trained_by_name_and_by_file(tmp_path):
 
 
 def test_pretrained_root_is_package_data():
-    assert pretrained_module.PRETRAINED_ROOT.parent.name == "keras_facegen"
+    assert PRETRAINED_ROOT.parent.name == "keras_facegen"

@@ -49,9 +49,7 @@ class _Recorder(keras.callbacks.Callback):
         self.steps = []
 
     def on_train_batch_end(self, batch, logs=None):
-        self.steps.append(
-            (float(logs["alpha"]), int(logs["resolution"]), int(logs["images_seen"]))
-        )
+        self.steps.append((float(logs["alpha"]), int(logs["resolution"]), int(logs["images_seen"])))
 
 
 # === Schedule ===

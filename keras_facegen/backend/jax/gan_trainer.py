@@ -52,6 +52,29 @@ class GANTrainer:
         )
         return logs, new_state
 
+    def test_step(self, state: Sequence[Any], data: Any) -> tuple[dict[str, Any], tuple]:
+        """Evaluates the losses and terms on one batch statelessly, updating nothing.
+
+        Args:
+            state: ``(trainable, non_trainable, metrics)`` variable values.
+            data: One batch (see ``GAN.fit``).
+
+        Returns:
+            ``(logs, new_state)``; only the metrics' values change.
+        """
+        groups = (self.trainable_variables, self.non_trainable_variables, self.metrics_variables)
+        mapping = [(v, x) for vs, xs in zip(groups, state) for v, x in zip(vs, xs)]
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            logs = self._gan_test_step(data)
+        new_state = tuple(
+            [_value_in(scope, v, x) for v, x in zip(vs, xs)] for vs, xs in zip(groups, state)
+        )
+        return logs, new_state
+
+    def _detached(self, tree: Any) -> Any:
+        """``tree`` unchanged: nothing is differentiated outside ``_minimize`` on JAX."""
+        return tree
+
     def _minimize(
         self,
         loss_fn: Callable[[], tuple[Any, Any]],
@@ -87,6 +110,10 @@ class GANTrainer:
         (_, (loss, aux, updates)), grads = jax.value_and_grad(scaled_loss, has_aux=True)(
             train_values
         )
+        # jax.grad gives zeros for variables the loss does not reach; Keras' optimizers skip
+        # a ``None`` gradient (no momentum, no weight decay), as on TensorFlow and PyTorch.
+        reached = _reached_inputs(lambda values: scaled_loss(values)[0], train_values)
+        grads = [g if used else None for g, used in zip(grads, reached)]
         for i, new in updates.items():
             all_vars[i].assign(new)
         opt_values = [_value_in(outer, v, None) for v in optimizer.variables]
@@ -133,6 +160,25 @@ class GANTrainer:
     def _replica_context(self) -> tuple[int, int]:
         # keras.distribution shards one global program; latents are drawn for the global batch.
         return 0, 1
+
+
+def _reached_inputs(fn: Callable[[list[Any]], Any], values: list[Any]) -> list[bool]:
+    """Which of ``values`` the output of ``fn`` depends on (a liveness pass over its jaxpr).
+
+    Nested calls (``pjit``, control flow) count as using all their inputs, so the answer may
+    say "used" for a variable that is not, never the reverse.
+    """
+    closed = jax.make_jaxpr(fn)(values)
+    jaxpr = closed.jaxpr
+    live = {id(v) for v in jaxpr.outvars if not _is_literal(v)}
+    for eqn in reversed(jaxpr.eqns):
+        if any(id(v) in live for v in eqn.outvars):
+            live.update(id(v) for v in eqn.invars if not _is_literal(v))
+    return [id(v) in live for v in jaxpr.invars]
+
+
+def _is_literal(atom: Any) -> bool:
+    return type(atom).__name__ == "Literal"
 
 
 def _value_in(scope: keras.StatelessScope, variable: Any, default: Any) -> Any:

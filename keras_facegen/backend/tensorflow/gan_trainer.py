@@ -30,6 +30,21 @@ class GANTrainer:
         """
         return self._gan_train_step(data)
 
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """Evaluates the losses and terms on one batch without updating anything.
+
+        Args:
+            data: One batch (see ``GAN.fit``).
+
+        Returns:
+            The logs: ``d_loss``, ``g_loss`` and one entry per term.
+        """
+        return self._gan_test_step(data)
+
+    def _detached(self, tree: Any) -> Any:
+        """``tree`` cut from any gradient computation."""
+        return tree
+
     def _minimize(
         self,
         loss_fn: Callable[[], tuple[Any, Any]],

@@ -2,7 +2,8 @@
 
 Keras runs ``train_step`` eagerly by default (``jit_compile=True`` wraps it in
 ``torch.compile``). Gradients come from ``torch.autograd.grad`` with respect to exactly the
-variables being trained, so the generator step leaves no stale gradients on the discriminator.
+variables being trained, so the generator step leaves no stale gradients on the discriminator;
+a variable the loss does not reach gets ``None`` and the optimizer leaves it alone.
 Forward passes whose outputs are constants of the loss (the fake batch of a discriminator step,
 the real features of a generator step) run under ``torch.no_grad()``: no autograd graph is
 built or kept alive for them.
@@ -32,6 +33,21 @@ class GANTrainer:
         """
         return self._gan_train_step(data)
 
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """Evaluates the losses and terms on one batch without updating anything.
+
+        Args:
+            data: One batch (see ``GAN.fit``).
+
+        Returns:
+            The logs: ``d_loss``, ``g_loss`` and one entry per term.
+        """
+        return self._gan_test_step(data)
+
+    def _detached(self, tree: Any) -> Any:
+        """``tree`` cut from any gradient computation."""
+        return _detach(tree)
+
     def _minimize(
         self,
         loss_fn: Callable[[], tuple[Any, Any]],
@@ -44,7 +60,8 @@ class GANTrainer:
             loss, aux = loss_fn()
             scaled = optimizer.scale_loss(loss)
             grads = torch.autograd.grad(scaled, [v.value for v in variables], allow_unused=True)
-        grads = [torch.zeros_like(v.value) if g is None else g for g, v in zip(grads, variables)]
+        # A variable the loss does not reach keeps ``None``: Keras' optimizers skip it (no
+        # momentum, no weight decay), as Keras' own PyTorch trainer does.
         with torch.no_grad():
             optimizer.apply(grads, variables)
         return loss.detach(), _detach(aux)
