@@ -163,8 +163,8 @@ def reference_model(generator, discriminator):
                 mixed = eps * real + (1.0 - eps) * fake
                 with tf.GradientTape() as inner:
                     inner.watch(mixed)
-                    mixed_scores = discriminator(mixed, training=True)
-                gp = penalty(inner.gradient(ops.sum(mixed_scores), mixed))
+                    mixed_score = ops.sum(discriminator(mixed, training=True))
+                gp = penalty(inner.gradient(mixed_score, mixed))
                 d_loss = d_loss_value(
                     discriminator(real, training=True), discriminator(fake, training=True), gp
                 )
@@ -412,7 +412,8 @@ def main(argv=None):
         for res, row in stages.items():
             print(
                 f"{backend:<10} {res:>4}x{res:<4} "
-                f"ProgressiveGAN {row['progressive_images_per_s']:8.1f} img/s  reference {row['reference_images_per_s']:8.1f} img/s  "
+                f"ProgressiveGAN {row['progressive_images_per_s']:8.1f} img/s  "
+                f"reference {row['reference_images_per_s']:8.1f} img/s  "
                 f"ratio {row['ratio']:.3f}"
             )
     return report

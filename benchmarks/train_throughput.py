@@ -25,7 +25,7 @@ table shows the best run and the spread (slowest run / best run - 1). Ratios: ea
     python benchmarks/train_throughput.py                           # all presets and backends
     python benchmarks/train_throughput.py --presets default --backends jax,tensorflow
     python benchmarks/train_throughput.py --sides gan,keras --steps 3 --repeats 3
-    python benchmarks/train_throughput.py --quick                   # smoke test (tiny, seconds)
+    python benchmarks/train_throughput.py --quick   # smoke test: tiny, this backend, in-process
 
 On a 2-core CPU the full default run takes about half an hour (``dcgan64`` dominates).
 """
@@ -56,7 +56,9 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int, default=None, help="override the per-preset one")
     parser.add_argument("--steps", type=int, default=3, help="batches per timed run")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per process")
-    parser.add_argument("--quick", action="store_true", help="tiny network, active backend only")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: tiny network, active backend, in-process"
+    )
     parser.add_argument(
         "--jax-loop",
         action="store_true",
@@ -429,13 +431,13 @@ def main(argv=None):
         result = run_side(preset, side, batch, args.steps, args.repeats, args.jax_loop)
         print(json.dumps(result))
         return [result]
-    if args.quick:
-        presets, backends = ["tiny"], [os.environ.get("KERAS_BACKEND", "tensorflow")]
-        args.steps, args.repeats = 1, 1
-    else:
-        presets = _split(args.presets, PRESETS, "presets")
-        backends = _split(args.backends, BACKENDS, "backends")
     sides = _split(args.sides, SIDES, "sides")
+    if args.quick:  # Smoke test: a tiny network, the active backend, every side in this process.
+        results = [run_side("tiny", side, BATCH_SIZES["tiny"], 1, 1) for side in sides]
+        print(table(results))
+        return results
+    presets = _split(args.presets, PRESETS, "presets")
+    backends = _split(args.backends, BACKENDS, "backends")
     results = []
     for preset in presets:
         for backend in backends:

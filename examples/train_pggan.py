@@ -16,6 +16,7 @@ middle of a fade).
 from __future__ import annotations
 
 import argparse
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,6 +45,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--out", type=Path, default=Path("runs/train_pggan"))
+    parser.add_argument(
+        "--docs-images",
+        type=Path,
+        default=None,
+        help="also copy the grids to this folder as pggan_*.png (docs/images for the docs page)",
+    )
     return parser.parse_args(argv)
 
 
@@ -78,6 +85,15 @@ def main(args: argparse.Namespace) -> training.TrainResult:
     print(f"generator:   {result.generator_path}")
     print(f"progression: {args.out / training.PROGRESSION_FILE}")
     print(f"samples:     {result.samples_path} (and {args.out / 'samples'}/stage_*.png)")
+    if args.docs_images is not None:
+        args.docs_images.mkdir(parents=True, exist_ok=True)
+        copies = {args.out / training.PROGRESSION_FILE: "pggan_progression.png"}
+        copies[result.samples_path] = "pggan_samples.png"
+        for grid in sorted((args.out / "samples").glob("stage_*.png")):
+            copies[grid] = f"pggan_{grid.name}"
+        for source, name in copies.items():
+            shutil.copyfile(source, args.docs_images / name)
+        print(f"docs images: {', '.join(sorted(copies.values()))} in {args.docs_images}")
     return result
 
 

@@ -231,8 +231,9 @@ def state_variables(gan: keras.Model) -> dict[str, Any]:
         ValueError: If the GAN is not compiled.
 
     Example:
-        >>> sorted(state_variables(gan))[:2]
-        ['discriminator/conv2d/bias', 'discriminator/conv2d/kernel']
+        >>> state = state_variables(gan)
+        >>> state["gan/iterations"] is gan.iterations
+        True
     """
     optimizer = getattr(gan, "optimizer", None)
     if optimizer is None:

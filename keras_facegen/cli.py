@@ -49,6 +49,8 @@ _MODEL_SUFFIXES = (".keras", ".h5")
 #: ``train`` settings that shape the run; ``facegen.json`` records them and ``--resume``
 #: rebuilds from it. ``dest -> (facegen.json key, flag as the user types it)``.
 RUN_SETTINGS: dict[str, tuple[str, str]] = {
+    "model": ("model", "--model"),
+    "phase_images": ("phase_images", "--phase-images"),
     "preset": ("preset", "--preset"),
     "resolution": ("resolution", "--resolution"),
     "no_matching": ("matching", "--no-matching"),
@@ -141,14 +143,32 @@ def _add_train(subparsers: Any) -> None:
     train = _command_parser(
         subparsers,
         "train",
-        help="train a DCGAN on synthetic faces or an image folder",
+        help="train a DCGAN or a progressive GAN on synthetic faces or an image folder",
         description=(
             "Train a DCGAN preset. The run folder (--out) gets checkpoints, sample grids, "
             "generator.keras, discriminator.keras and facegen.json (every setting that shapes "
             "the run; --resume rebuilds the GAN from it)."
         ),
     )
-    train.add_argument("--preset", default="face96", help="model preset")
+    train.add_argument(
+        "--model",
+        choices=("dcgan", "pggan"),
+        default="dcgan",
+        help="dcgan: a fixed-size GAN trained --steps steps; pggan: a progressive GAN grown "
+        "4x4 -> --resolution, --phase-images images per fade and per stable phase",
+    )
+    train.add_argument(
+        "--preset",
+        default=None,
+        help="model preset (default: face96 for dcgan, pggan64_small for pggan)",
+    )
+    train.add_argument(
+        "--phase-images",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="pggan: images per fade-in and per stable phase (default: the preset's)",
+    )
     train.add_argument(
         "--data",
         default="synthetic",
@@ -999,7 +1019,16 @@ def _cmd_train(args: argparse.Namespace) -> None:
                 "or replace it with --overwrite"
             )
     check_output_folder(out, "--out")
+    if args.model == "pggan":
+        _train_pggan(args)
+        return
+    for dest, flag in (("phase_images", "--phase-images"),):
+        if getattr(args, dest) is not None:
+            raise CommandError(f"{flag} applies to --model pggan only")
+    args.preset = args.preset or "face96"
     preset = models.get_preset(args.preset)  # an unknown name fails before the data is made
+    if preset.get("family") == "pggan":
+        raise CommandError(f"--preset {args.preset} is a progressive preset; add --model pggan")
     batch_size = args.batch_size or preset["batch_size"]
     resolution = args.resolution or preset["resolution"]
     args.batch_size, args.resolution = batch_size, resolution
@@ -1032,6 +1061,61 @@ def _cmd_train(args: argparse.Namespace) -> None:
         info=settings,
     )
     print(f"trained {result.steps} steps; wrote {result.generator_path}, {result.samples_path}")
+
+
+def _train_pggan(args: argparse.Namespace) -> None:
+    """``train --model pggan``: a progressive GAN grown stage by stage (see train_progressive)."""
+    import keras
+
+    from keras_facegen import models, training
+
+    for dest, flag in (
+        ("steps", "--steps"),
+        ("batch_size", "--batch-size"),
+        ("no_matching", "--no-matching"),
+        ("sample_every", "--sample-every"),
+    ):
+        if dest in args._given:
+            raise CommandError(
+                f"{flag} does not apply to --model pggan (the schedule sets lengths and batch "
+                "sizes; use --phase-images)"
+            )
+    args.preset = args.preset or "pggan64_small"
+    preset = models.get_preset(args.preset)
+    if preset.get("family") != "pggan":
+        raise CommandError(
+            f"--model pggan needs a progressive preset; --preset {args.preset} is not"
+        )
+    args.resolution = args.resolution or preset["resolution"]
+    keras.utils.set_random_seed(args.seed)
+    gan = models.progressive_gan_from_preset(  # bad --resolution fails before the data is made
+        preset,
+        resolution=args.resolution,
+        phase_images=args.phase_images,
+        ema_decay=args.ema,
+        seed=args.seed,
+    )
+    images = training.training_images(args.data, args.resolution, args.num_images, args.seed)
+    settings = {key: getattr(args, dest) for dest, (key, _) in RUN_SETTINGS.items()}
+    settings.update(model="pggan", ema_decay=gan.ema_decay, matching=False, batch_size=None)
+    settings["checkpoint_every"] = args.checkpoint_every
+    result = training.train_progressive(
+        gan,
+        images,
+        args.out,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        checkpoint_every=args.checkpoint_every or 200,
+        seed=args.seed,
+        verbose=0 if args.quiet else 1,
+        info=settings,
+    )
+    seen = gan.counter_values()["images_seen"]
+    print(
+        f"trained {result.steps} steps ({seen:,} images, 4x4 -> {args.resolution}x"
+        f"{args.resolution}); wrote {result.generator_path}, {result.samples_path}, "
+        f"{args.out / training.PROGRESSION_FILE}"
+    )
 
 
 def _cmd_sample(args: argparse.Namespace) -> None:

@@ -386,8 +386,16 @@ def test_torch_threads_default(monkeypatch):
         assert threads.configure_threads() is None  # the user's choice is kept
         for name in threads.USER_THREAD_VARIABLES:
             monkeypatch.delenv(name, raising=False)
+        monkeypatch.setattr(threads, "busy_cores", lambda: 0.0)  # an idle machine
         expected = min(threads.physical_cores(), 4)
         assert threads.configure_threads() == expected == torch.get_num_threads()
+        # Cores other jobs keep busy are left to them; a fully loaded machine gets one thread.
+        monkeypatch.setattr(threads, "physical_cores", lambda: 8)
+        assert threads.default_num_threads(load=0.2) == 4
+        assert threads.default_num_threads(load=5.6) == 2
+        assert threads.default_num_threads(load=25.0) == 1
+        monkeypatch.setattr(threads, "busy_cores", lambda: 7.0)
+        assert threads.configure_threads() == 1 == torch.get_num_threads()
         assert threads.configure_threads(1, force=True) == 1
         with pytest.raises(ValueError, match="num_threads"):
             threads.configure_threads(0)

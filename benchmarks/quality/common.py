@@ -42,7 +42,20 @@ def base_parser(description: str) -> argparse.ArgumentParser:
         help="folder for trained models shared between studies (default: a temp folder)",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the matplotlib figures")
+    parser.add_argument("--swd-projections", type=int, default=128, help="directions per repeat")
+    parser.add_argument("--swd-repeats", type=int, default=4, help="repeats of the directions")
     return parser
+
+
+def swd_settings(args: argparse.Namespace) -> dict[str, int]:
+    """SWD arguments: 128 neighbourhoods per image and level, ``--swd-*`` directions."""
+    if args.quick:
+        return {"num_neighbourhoods": 16, "num_projections": 32, "num_repeats": 1}
+    return {
+        "num_neighbourhoods": 128,
+        "num_projections": args.swd_projections,
+        "num_repeats": args.swd_repeats,
+    }
 
 
 def setup(args: argparse.Namespace) -> None:

@@ -32,12 +32,6 @@ def parse_args(argv=None):
     return args
 
 
-def swd_settings(quick):
-    if quick:
-        return {"num_neighbourhoods": 16, "num_projections": 32, "num_repeats": 1}
-    return {"num_neighbourhoods": 128, "num_projections": 128, "num_repeats": 4}
-
-
 def main(argv=None):
     args = parse_args(argv)
     common.setup(args)
@@ -61,7 +55,7 @@ def main(argv=None):
             batch_size,
             args.eval_every,
             args.seed,
-            swd_settings(args.quick),
+            common.swd_settings(args),
         )
         runs[arm] = (rows, seconds)
         print(f"{arm}: {len(rows)} evaluations, {seconds:.0f} s training", flush=True)
@@ -90,7 +84,7 @@ def main(argv=None):
     table.append(
         {
             "arm": "real (held out)",
-            "SWD (mean)": common.swd_floor(real, args.seed, swd_settings(args.quick)),
+            "SWD (mean)": common.swd_floor(real, args.seed, common.swd_settings(args)),
             "brightness": real_brightness,
             "saturation": real_saturation,
         }
@@ -116,7 +110,7 @@ def main(argv=None):
         "training faces": args.num_images,
         "eval faces": args.num_eval,
         "seed": args.seed,
-        "SWD": "x1e3, " + ", ".join(f"{k}={v}" for k, v in swd_settings(args.quick).items()),
+        "SWD": "x1e3, " + ", ".join(f"{k}={v}" for k, v in common.swd_settings(args).items()),
     }
     body = (
         common.markdown_table(table) + "\n\nOver training:\n\n" + common.markdown_table(steps_rows)

@@ -34,12 +34,6 @@ def parse_args(argv=None):
     return args
 
 
-def swd_settings(quick):
-    if quick:
-        return {"num_neighbourhoods": 16, "num_projections": 32, "num_repeats": 1}
-    return {"num_neighbourhoods": 128, "num_projections": 128, "num_repeats": 4}
-
-
 def main(argv=None):
     args = parse_args(argv)
     common.setup(args)
@@ -72,7 +66,7 @@ def main(argv=None):
 
     fresh = sample_latents(args.num_test, gan.latent_dim, distribution, seed=args.seed + 22)
     real = common.held_out(args.num_test, resolution, args.seed)
-    kwargs = swd_settings(args.quick)
+    kwargs = common.swd_settings(args)
 
     def measure(name, scale, latents):
         images = generate_images(gan.generator, latents)

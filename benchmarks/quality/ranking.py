@@ -27,12 +27,6 @@ def parse_args(argv=None):
     return args
 
 
-def swd_settings(quick):
-    if quick:
-        return {"num_neighbourhoods": 16, "num_projections": 32, "num_repeats": 1}
-    return {"num_neighbourhoods": 128, "num_projections": 128, "num_repeats": 4}
-
-
 def main(argv=None):
     args = parse_args(argv)
     common.setup(args)
@@ -59,7 +53,7 @@ def main(argv=None):
         "random k": (ranking.images[pick], ranking.scores[pick]),
         "bottom-k (lowest D score)": (ranking.lowest_images, ranking.lowest_scores),
     }
-    kwargs = swd_settings(args.quick)
+    kwargs = common.swd_settings(args)
     rows = []
     for name, (images, scores) in subsets.items():
         rows.append(

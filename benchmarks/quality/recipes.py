@@ -54,12 +54,6 @@ def parse_args(argv=None):
     return args
 
 
-def swd_settings(quick):
-    if quick:
-        return {"num_neighbourhoods": 16, "num_projections": 32, "num_repeats": 1}
-    return {"num_neighbourhoods": 128, "num_projections": 128, "num_repeats": 4}
-
-
 def keras_example_gan(resolution, width_divisor, seed):
     """The keras-io face DCGAN recipe (see the module docstring) as a ``GAN``."""
     import keras
@@ -168,7 +162,7 @@ def main(argv=None):
 
     images = common.faces(args.num_images, args.resolution, args.seed)[0]
     real = common.held_out(args.num_eval, args.resolution, args.seed)
-    kwargs = swd_settings(args.quick)
+    kwargs = common.swd_settings(args)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     rows = []
 
@@ -185,7 +179,7 @@ def main(argv=None):
                 "notes": note,
             }
         )
-        print(f"{name}: done ({seconds:.0f} s)", flush=True)
+        print(f"{name}: {rows[-1]}", flush=True)
 
     for preset in [p.strip() for p in args.presets.split(",") if p.strip()]:
         batch = get_preset(preset)["batch_size"] if not args.quick else 8

@@ -272,9 +272,10 @@ def open_cache(path: str | os.PathLike) -> ImageCache:
 class ImageCache:
     """A multi-resolution image cache on disk, read image by image (see :func:`prepare_cache`).
 
-    Images come back as uint8 from :meth:`read` and :meth:`at`, and as float32 batches in
-    [-1, 1] from :meth:`batches`. Reads are positional, so one cache serves many threads; a
-    cache pickles (Keras' multiprocessing workers) and reopens its files on the other side.
+    Images come back as uint8 from :meth:`read`, :meth:`at` and indexing (``cache[i]`` reads
+    the top level), and as float32 batches in [-1, 1] from :meth:`batches`. Reads are
+    positional, so one cache serves many threads; a cache pickles (Keras' multiprocessing
+    workers) and reopens its files on the other side.
 
     Args:
         path: The cache folder.
@@ -344,8 +345,15 @@ class ImageCache:
         """``(num_images, resolution, resolution, 3)`` of the top level."""
         return (self.num_images, self.resolution, self.resolution, 3)
 
+    dtype = np.dtype(np.uint8)
+    ndim = 4
+
     def __len__(self) -> int:
         return self.num_images
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        """Top-level images, as ``self.at()[key]`` (so the cache is itself an array-like)."""
+        return self.at()[key]
 
     def __repr__(self) -> str:
         return (

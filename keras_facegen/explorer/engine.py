@@ -90,10 +90,9 @@ class BatchedGenerator:
                 f"attribute or a Keras input shape; received generator={generator!r}."
             )
         model = getattr(generator, "generator", generator)
-        if isinstance(model, keras.Model):
-            self._call = model.predict_on_batch
-        else:
-            self._call = fn
+        # Keras models run compiled, one trace per batch shape; other callables as they are.
+        self.compiled = isinstance(model, keras.Model)
+        self._call = model.predict_on_batch if self.compiled else fn
         self.latent_dim = int(latent_dim)
         self.max_batch = max_batch
         self._queue: queue.Queue = queue.Queue()
@@ -170,7 +169,12 @@ class BatchedGenerator:
         return min(size, self.max_batch)
 
     def warm_up(self) -> None:
-        """Runs every padded batch shape once, so compiled backends trace them up front."""
+        """Runs every padded batch shape once, so compiled models trace them up front.
+
+        Does nothing for callables that are not Keras models (they are not compiled here).
+        """
+        if not self.compiled:
+            return
         for size in sorted({self.padded_size(rows) for rows in range(1, self.max_batch + 1)}):
             self(np.zeros((size, self.latent_dim), np.float32))
 

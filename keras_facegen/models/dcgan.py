@@ -195,9 +195,11 @@ def dcgan_generator(
         normalization: ``"batch"``, ``"pixel"`` (:class:`keras_facegen.layers.PixelNorm`),
             ``"layer"`` (over height, width and channels) or ``None`` for none. Left out: the
             preset's value.
-        upsample: ``"transpose"`` (stride-2 ``Conv2DTranspose``) or ``"nearest"``
-            (``UpSampling2D`` + stride-1 ``Conv2D``; much faster to differentiate with JAX on
-            CPU, and free of checkerboard artifacts).
+        upsample: ``"transpose"`` (stride-2 transposed convolutions,
+            :class:`keras_facegen.layers.SubpixelConv2DTranspose`: ``Conv2DTranspose``'s
+            weights and function, computed sub-pixel on JAX where XLA differentiates
+            ``conv_transpose`` slowly on CPU) or ``"nearest"`` (``UpSampling2D`` + stride-1
+            ``Conv2D``; free of checkerboard artifacts).
         channels: Output image channels (3 for RGB).
         name: The model's name; defaults to ``"<preset>_generator"``.
 

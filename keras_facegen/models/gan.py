@@ -785,7 +785,7 @@ class GAN(GANTrainer, keras.Model):
             ValueError: If the GAN keeps no EMA.
 
         Example:
-            >>> float(GAN(g, d, ema_decay=0.999).ema_decay_at(0))
+            >>> round(float(gan.ema_decay_at(0)), 6)  # with ema_warmup, at the first step
             0.1
         """
         if self.ema_decay is None:

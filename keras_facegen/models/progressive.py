@@ -64,6 +64,7 @@ class StagedNetwork(keras.Model):
             one of its stages.
 
     Example:
+        >>> from keras_facegen.models import pggan_generator
         >>> g = StagedNetwork(pggan_generator(16, latent_dim=8, fmap_base=64, fmap_max=16), 8)
         >>> tuple(g(np.zeros((2, 8), "float32")).shape)
         (2, 8, 8, 3)
@@ -245,6 +246,8 @@ class ProgressiveGAN(GAN):
             or a stage batch size not divisible by the minibatch-stddev group.
 
     Example:
+        >>> from keras_facegen.data import synthetic_faces
+        >>> from keras_facegen.models import pggan_discriminator, pggan_generator
         >>> g = pggan_generator(16, latent_dim=8, fmap_base=64, fmap_max=16)
         >>> d = pggan_discriminator(16, fmap_base=64, fmap_max=16)
         >>> schedule = ProgressiveSchedule(16, fade_images=8, stable_images=8,
@@ -252,8 +255,8 @@ class ProgressiveGAN(GAN):
         >>> gan = ProgressiveGAN(g, d, schedule=schedule, seed=0)
         >>> gan.compile()
         >>> images, _ = synthetic_faces(16, resolution=16)
-        >>> gan.fit(images, verbose=0)  # doctest: +SKIP
-        >>> gan.counter_values()["images_seen"]  # doctest: +SKIP
+        >>> history = gan.fit(images, verbose=0)
+        >>> gan.counter_values()["images_seen"]
         40
     """
 
@@ -621,8 +624,10 @@ class ProgressiveGAN(GAN):
             ValueError: As :meth:`GAN.generate`, or for a resolution that is not a stage.
 
         Example:
-            >>> gan.generate(4, seed=0, ema=True, resolution=16).shape  # doctest: +SKIP
-            (4, 16, 16, 3)
+            >>> from keras_facegen.models import progressive_gan_from_preset
+            >>> gan = progressive_gan_from_preset("pggan64_small", resolution=16, ema_decay=0.99)
+            >>> gan.generate(4, seed=0, ema=True, resolution=8).shape
+            (4, 8, 8, 3)
         """
         current = self.generator.resolution
         if resolution is not None:
@@ -663,8 +668,15 @@ class ProgressiveProgress(keras.callbacks.Callback):
         stream: Where to write (default ``sys.stdout``).
 
     Example:
-        >>> gan.fit(images, verbose=0, callbacks=[ProgressiveProgress(gan.schedule)])
-        ... # doctest: +SKIP
+        >>> import io
+        >>> from keras_facegen.data import halve, synthetic_faces
+        >>> from keras_facegen.models import progressive_gan_from_preset
+        >>> gan = progressive_gan_from_preset("pggan64_small", resolution=8, phase_images=32)
+        >>> progress = ProgressiveProgress(gan.schedule, interval=0.0, stream=io.StringIO())
+        >>> images = halve(synthetic_faces(32, resolution=16)[0])  # 8x8
+        >>> history = gan.fit(images, verbose=0, callbacks=[progress])
+        >>> "8x8" in progress.stream.getvalue()
+        True
     """
 
     def __init__(self, schedule: ProgressiveSchedule, interval: float = 10.0, stream=None):

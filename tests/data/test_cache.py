@@ -136,6 +136,8 @@ def test_read_any_order_slices_and_tuples(cache, decoded):
     np.testing.assert_array_equal(view[4], decoded[4])
     np.testing.assert_array_equal(view[[1, 5], :, 3], decoded[[1, 5], :, 3])
     assert cache.read(16, []).shape == (0, 16, 16, 3)
+    np.testing.assert_array_equal(cache[[3, 0]], decoded[[3, 0]])  # the cache: its top level
+    assert cache.shape == (23, 16, 16, 3) and cache.dtype == np.uint8
     with pytest.raises(IndexError, match="out of range"):
         cache.read(16, [23])
     with pytest.raises(ValueError, match=r"resolution=32 is not in the cache.*\[4, 8, 16\]"):

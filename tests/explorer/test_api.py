@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import threading
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -32,7 +33,8 @@ def pixels(png: bytes) -> np.ndarray:
 
 def reference(models, z) -> np.ndarray:
     generator, _ = models
-    return to_uint8(np.asarray(generator(np.atleast_2d(np.float32(z)), training=False)))
+    images = generator(np.atleast_2d(np.float32(z)), training=False)
+    return to_uint8(keras.ops.convert_to_numpy(images))
 
 
 def test_info(client):
@@ -125,7 +127,7 @@ def test_morph_gif_frames(client, models):
 def test_rank_orders_by_discriminator(client, models):
     result = client.post("/api/rank", json={"num_samples": 16, "top_k": 3, "seed": 5}).json()
     z = latent.decode_hex(latent.encode_hex(latent.sample_latents(16, LATENT_DIM, "uniform", 5)))
-    images = np.asarray(models[0](z, training=False), np.float64)
+    images = keras.ops.convert_to_numpy(models[0](z, training=False)).astype(np.float64)
     # small_discriminator: logits (-m, m) with m = sum of the channel means -> p = sigmoid(2m).
     m = images.mean(axis=(1, 2)).sum(axis=1)
     p = 1 / (1 + np.exp(-2 * m))

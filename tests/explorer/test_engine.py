@@ -67,6 +67,9 @@ def test_padded_sizes():
     batched = BatchedGenerator(generator, max_batch=64)
     sizes = [batched.padded_size(rows) for rows in (1, 2, 3, 5, 8, 9, 17, 20, 57, 64)]
     assert sizes == [1, 2, 4, 8, 8, 16, 24, 24, 64, 64]
+    batched.warm_up()  # a plain callable is not compiled: nothing to trace
+    assert generator.batches == []
+    batched.compiled = True
     batched.warm_up()
     assert [len(b) for b in generator.batches] == [1, 2, 4, 8, 16, 24, 32, 40, 48, 56, 64]
     batched.close()

@@ -243,3 +243,21 @@ def test_readable_on_a_phone(browser, server):
         assert slider["height"] >= 24 and slider["x"] + slider["width"] <= 375
     finally:
         context.close()
+
+
+def test_direction_sliders_and_seed_for_a_large_latent(page, make_generator, run_server):
+    from keras_facegen.explorer import create_app
+
+    app = create_app(make_generator(latent_dim=96), max_sliders=32, num_directions=4)
+    with run_server(app) as running, httpx.Client(base_url=running.url, timeout=60) as http:
+        code = "ff008040"
+        open_page(page, running, f"#code={code}&seed=12")
+        wait_for_face(page, code)
+        assert page.is_visible("#seed-row") and page.input_value("#seed") == "12"
+        assert page.locator("#sliders input[type=range]").count() == 4
+        assert page.text_content("#sliders-title") == "Directions"
+        assert shown_png(page) == api_png(http, code, seed=12)
+        page.fill("#seed", "13")
+        page.wait_for_function("document.getElementById('face').dataset.seed === '13'")
+        assert page.evaluate("window.location.hash") == f"#code={code}&seed=13"
+        assert shown_png(page) == api_png(http, code, seed=13)

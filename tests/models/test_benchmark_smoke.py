@@ -1,18 +1,51 @@
-"""Smoke test of benchmarks/train_throughput.py (tiny settings, active backend)."""
+"""Smoke test of benchmarks/train_throughput.py (tiny settings, active backend, in-process)."""
 
 import importlib.util
 
 from helpers import REPO_ROOT, backend
 
 
-def test_train_throughput_quick_reports_a_positive_ratio(capsys):
+def _module():
     spec = importlib.util.spec_from_file_location(
         "train_throughput", REPO_ROOT / "benchmarks" / "train_throughput.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    (result,) = module.main(["--quick"])
-    assert result["backend"] == backend()
-    assert result["gan_images_per_s"] > 0 and result["reference_images_per_s"] > 0
-    assert result["ratio"] > 0
-    assert "ratio" in capsys.readouterr().out
+    return module
+
+
+def test_train_throughput_quick_times_every_side(capsys):
+    results = _module().main(["--quick", "--sides", "gan,keras,reference"])
+    assert [r["side"] for r in results] == ["gan", "keras", "reference"]
+    for result in results:
+        assert result["backend"] == backend()
+        assert result["preset"] == "tiny"
+        assert result["images_per_s"] > 0
+        assert len(result["runs"]) == 1 and result["spread"] == 0
+    out = capsys.readouterr().out
+    assert "| tiny | " + backend() + " | 4 |" in out
+    assert "GAN / reference" in out
+
+
+def test_table_computes_the_ratios_from_the_best_runs():
+    def row(backend, side, speed):
+        return {
+            "preset": "p",
+            "backend": backend,
+            "side": side,
+            "batch_size": 8,
+            "images_per_s": speed,
+            "spread": 0.25,
+        }
+
+    results = [
+        row("tensorflow", "gan", 80.0),
+        row("jax", "gan", 60.0),
+        row("jax", "keras", 10.0),
+        row("jax", "reference", 50.0),
+        {"preset": "p", "backend": "torch", "side": "keras", "batch_size": 8, "skipped": "x"},
+    ]
+    lines = _module().table(results).splitlines()
+    assert lines[2] == "| p | tensorflow | 8 | 80.0 (25%) | 1.00 | - | - | - | - | - |"
+    assert lines[3] == "| p | jax | 8 | 60.0 (25%) | 0.75 | 10.0 | 6.00 | - | 50.0 | 1.20 |"
+    assert lines[4] == "| p | torch | 8 | - | - | - | - | - | - | - |"

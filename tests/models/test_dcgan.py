@@ -281,3 +281,53 @@ def test_bad_arguments():
 def test_get_preset_rejects_unknown_names():
     with pytest.raises(ValueError, match=r"preset='face128'.*'face96'.*'face64_small'"):
         get_preset("face128")
+
+
+def _plain_transpose_copy(generator):
+    """The generator as built before SubpixelConv2DTranspose: plain keras Conv2DTranspose."""
+    from keras_facegen.layers import SubpixelConv2DTranspose
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, SubpixelConv2DTranspose):
+            config.pop("implementation")
+            return keras.layers.Conv2DTranspose.from_config(config)
+        return layer.__class__.from_config(config)
+
+    plain = keras.models.clone_model(generator, clone_function=clone)
+    plain.set_weights(generator.get_weights())
+    return plain
+
+
+def test_transpose_blocks_are_subpixel_layers_computing_conv2d_transpose():
+    from keras_facegen.layers import SubpixelConv2DTranspose
+
+    generator = dcgan_generator(latent_dim=5, resolution=24, filters=[8, 6, 4], kernel_size=5)
+    blocks = [generator.get_layer(f"block{i}_conv") for i in (1, 2, 3)]
+    assert all(isinstance(layer, SubpixelConv2DTranspose) for layer in blocks)
+    assert [layer.implementation for layer in blocks] == ["auto"] * 3
+    plain = _plain_transpose_copy(generator)
+    assert type(plain.get_layer("block1_conv")) is keras.layers.Conv2DTranspose
+    latents = np.random.default_rng(0).normal(size=(3, 5)).astype("float32")
+    expected = helpers.to_numpy(plain(latents, training=True))
+    for implementation in ("subpixel", "keras"):
+        for layer in blocks:
+            layer.implementation = implementation
+        np.testing.assert_allclose(
+            helpers.to_numpy(generator(latents, training=True)), expected, atol=1e-5
+        )
+
+
+def test_generators_saved_with_plain_conv2d_transpose_still_load(tmp_path):
+    generator = dcgan_generator(latent_dim=4, resolution=16, filters=[8, 4], kernel_size=4)
+    old = _plain_transpose_copy(generator)
+    old.save(tmp_path / "old.keras")
+    loaded = keras.saving.load_model(tmp_path / "old.keras")
+    assert type(loaded.get_layer("block1_conv")) is keras.layers.Conv2DTranspose
+    latents = np.random.default_rng(1).normal(size=(2, 4)).astype("float32")
+    expected = helpers.to_numpy(old(latents))
+    np.testing.assert_allclose(helpers.to_numpy(loaded(latents)), expected, atol=1e-6)
+    # The weights move between the two layer classes as they are (same shapes and order).
+    fresh = dcgan_generator(latent_dim=4, resolution=16, filters=[8, 4], kernel_size=4)
+    fresh.set_weights(loaded.get_weights())
+    np.testing.assert_allclose(helpers.to_numpy(fresh(latents)), expected, atol=1e-5)

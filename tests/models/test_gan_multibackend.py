@@ -92,6 +92,7 @@ for key in single:
 # Sampled latents (no injection) also run under the distribution.
 history = gan.fit(images, batch_size=8, epochs=1, verbose=0)
 assert np.all(np.isfinite(history.history["d_loss"]))
+assert gan.counter_values() == {"iterations": 3, "images_seen": 24}, gan.counter_values()
 print("ok", parallel)
 """
 
@@ -140,6 +141,8 @@ for a, b in zip(single.weights, mirrored.weights):
     np.testing.assert_allclose(np.asarray(b), np.asarray(a), atol=1e-5, err_msg=a.path)
 h3 = mirrored.fit(images, batch_size=8, epochs=1, verbose=0).history
 assert np.all(np.isfinite(h3["d_loss"]))
+# The image counter adds the global batch (summed over replicas), once per step.
+assert mirrored.counter_values() == {"iterations": 3, "images_seen": 24}, mirrored.counter_values()
 print("ok", h2)
 """
 
