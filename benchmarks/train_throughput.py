@@ -27,7 +27,7 @@ table shows the best run and the spread (slowest run / best run - 1). Ratios: ea
     python benchmarks/train_throughput.py --sides gan,keras --steps 3 --repeats 3
     python benchmarks/train_throughput.py --quick   # smoke test: tiny, this backend, in-process
 
-On a 2-core CPU the full default run takes about half an hour (``dcgan64`` dominates).
+The full default run takes an hour or more on a busy 2-core CPU (``dcgan64`` dominates).
 """
 
 from __future__ import annotations

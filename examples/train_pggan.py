@@ -5,7 +5,7 @@ resolution at a time: each new block is faded in over ``--phase-images`` images,
 stable for as many. The run folder gets a grid per stage, ``progression.png`` (every stage's
 last samples side by side), a checkpoint and the final networks::
 
-    python examples/train_pggan.py --phase-images 6000 --out runs/pggan64
+    python examples/train_pggan.py --phase-images 3000 --out runs/pggan64
     python examples/train_pggan.py --resolution 32 --phase-images 500 --out runs/quick
     python examples/train_pggan.py --preset pggan128 --data ~/faces --out runs/pggan128
 

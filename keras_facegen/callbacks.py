@@ -71,7 +71,10 @@ class SampleGrid(keras.callbacks.Callback):
         ValueError: For non-positive counts or intervals.
 
     Example:
-        >>> gan.fit(images, callbacks=[SampleGrid("runs/samples", every_n_steps=500)])
+        >>> grid = SampleGrid("runs/samples", every_n_steps=2, num_images=4)
+        >>> history = gan.fit(images, batch_size=16, epochs=1, verbose=0, callbacks=[grid])
+        >>> [path.name for path in grid.written]
+        ['step_0000002.png', 'step_0000004.png']
     """
 
     def __init__(
@@ -381,7 +384,11 @@ def resume_from(gan: keras.Model, directory: str | os.PathLike, strict: bool = T
             (with ``strict``; the message names them) or a variable of another shape.
 
     Example:
-        >>> gan.fit(images, epochs=10, initial_epoch=resume_from(gan, "runs/ckpt"))
+        >>> path = save_checkpoint(gan, "runs/ckpt", epoch=1)
+        >>> start = resume_from(gan, "runs/ckpt")
+        >>> history = gan.fit(images, epochs=start + 1, initial_epoch=start, verbose=0)
+        >>> start, gan.counter_values()["iterations"]
+        (1, 2)
     """
     path = Path(directory) / CHECKPOINT_FILE
     if not path.is_file():
@@ -437,7 +444,11 @@ class GANCheckpoint(keras.callbacks.Callback):
     Example:
         >>> ckpt = GANCheckpoint("runs/ckpt")
         >>> start = resume_from(gan, "runs/ckpt") if ckpt.exists() else 0
-        >>> gan.fit(images, epochs=10, initial_epoch=start, shuffle=False, callbacks=[ckpt])
+        >>> history = gan.fit(
+        ...     images, epochs=1, initial_epoch=start, shuffle=False, verbose=0, callbacks=[ckpt]
+        ... )
+        >>> ckpt.exists()
+        True
     """
 
     def __init__(

@@ -53,10 +53,11 @@ class HubModuleUnavailableError(RuntimeError):
     The message names the handle, the cache folder that was searched and how to pre-fill it.
 
     Example:
-        >>> try:  # doctest: +SKIP
-        ...     generator = load_progan(cache_dir="/data/tfhub")
+        >>> try:
+        ...     generator = load_progan("/no/such/module")
         ... except HubModuleUnavailableError as error:
         ...     print(error)
+        Could not load the TF-Hub module handle='/no/such/module': it is not a URL ...
     """
 
 
@@ -147,8 +148,10 @@ def load_progan(
             ``(N, latent_dim)`` float batch to ``(N, H, W, C)`` images.
 
     Example:
-        >>> generator = load_progan()  # doctest: +SKIP
-        >>> images = generator.generate(4, seed=0)  # (4, 128, 128, 3) in [-1, 1]  # doctest: +SKIP
+        >>> generator = load_progan()  # downloads once, then loads from the TF-Hub cache
+        >>> images = generator.generate(4, seed=0)
+        >>> images.shape, bool(images.min() >= -1 and images.max() <= 1)
+        ((4, 128, 128, 3), True)
     """
     if not isinstance(handle, (str, os.PathLike)) or not os.fspath(handle):
         raise ValueError(f"Invalid handle={handle!r}: expected a TF-Hub URL or a directory path.")
@@ -218,9 +221,9 @@ class HubGenerator:
         ValueError: If a size or the output range is invalid.
 
     Example:
-        >>> generator = load_progan()  # doctest: +SKIP
+        >>> generator = load_progan()
         >>> z = np.random.default_rng(0).standard_normal((2, generator.latent_dim))
-        >>> generator(z).shape  # doctest: +SKIP
+        >>> generator(z).shape
         (2, 128, 128, 3)
     """
 
@@ -279,7 +282,7 @@ class HubGenerator:
             ValueError: If ``z``'s last dimension is not ``latent_dim``, or ``z`` is not finite.
 
         Example:
-            >>> generator(np.zeros((1, generator.latent_dim))).shape  # doctest: +SKIP
+            >>> generator(np.zeros((1, generator.latent_dim))).shape
             (1, 128, 128, 3)
         """
         latents = self._check_latents(z, "z")
@@ -307,7 +310,8 @@ class HubGenerator:
                 ``batch_size`` is not a positive integer.
 
         Example:
-            >>> images = generator.generate(8, seed=0)  # doctest: +SKIP
+            >>> generator.generate(8, seed=0).shape
+            (8, 128, 128, 3)
         """
         batch_size = self.batch_size if batch_size is None else batch_size
         _check_batch_size(batch_size)
@@ -331,7 +335,7 @@ class HubGenerator:
             ValueError: If ``n`` is not a positive integer.
 
         Example:
-            >>> generator.sample_latents(2, seed=0).shape  # doctest: +SKIP
+            >>> generator.sample_latents(2, seed=0).shape
             (2, 512)
         """
         n = check_int(n, "n")
@@ -392,8 +396,10 @@ class HubGenerator:
                 out of range.
 
         Example:
-            >>> target = generator.generate(1, seed=3)  # doctest: +SKIP
-            >>> latents, history = generator.project(target, return_history=True)  # doctest: +SKIP
+            >>> target = generator.generate(1, seed=3)
+            >>> latents, history = generator.project(target, steps=5, return_history=True)
+            >>> latents.shape, history.shape
+            ((1, 512), (5,))
         """
         targets = self._check_images(images)
         steps = check_int(steps, "steps")

@@ -145,7 +145,7 @@ def training_images(
             does not hold ``resolution``.
 
     Example:
-        >>> training_images("synthetic", 64, num_images=8).shape  # doctest: +SKIP
+        >>> training_images("synthetic", 64, num_images=8).shape
         (8, 64, 64, 3)
     """
     if str(source) == "synthetic":
@@ -170,7 +170,7 @@ def ema_generator(gan: keras.Model) -> keras.Model:
         ValueError: If the GAN keeps no EMA.
 
     Example:
-        >>> ema_generator(gan).save("generator_ema.keras")  # doctest: +SKIP
+        >>> ema_generator(gan).save("generator_ema.keras")
     """
     if getattr(gan, "ema_decay", None) is None:
         raise ValueError("ema_generator needs a GAN built with ema_decay=...; it has none.")
@@ -253,9 +253,9 @@ def train(
             ``overwrite`` is set.
 
     Example:
-        >>> gan = gan_from_preset("face64_small")  # doctest: +SKIP
-        >>> images, _ = synthetic_faces(10000, 64)  # doctest: +SKIP
-        >>> train(gan, images, "runs/demo", steps=2000, batch_size=64)  # doctest: +SKIP
+        >>> result = train(gan, images, "runs/demo", steps=2, batch_size=16, verbose=0)
+        >>> result.steps, result.samples_path.name
+        (2, 'samples.png')
     """
     steps = check_int(steps, "steps")
     batch_size = check_int(batch_size, "batch_size")
@@ -424,9 +424,13 @@ def train_progressive(
         FileExistsError: If ``out`` holds a run and neither ``resume`` nor ``overwrite``.
 
     Example:
-        >>> gan = progressive_gan_from_preset("pggan64_small", phase_images=2000)  # doctest: +SKIP
-        >>> images, _ = synthetic_faces(10000, 64)  # doctest: +SKIP
-        >>> train_progressive(gan, images, "runs/pggan")  # doctest: +SKIP
+        >>> from keras_facegen.data import halve
+        >>> from keras_facegen.models import progressive_gan_from_preset
+        >>> gan = progressive_gan_from_preset("pggan64_small", resolution=8, phase_images=32)
+        >>> images = halve(synthetic_faces(32, 16)[0])  # 8x8 faces
+        >>> result = train_progressive(gan, images, "runs/pggan", num_samples=4, verbose=0)
+        >>> result.steps, result.samples_path.name
+        (3, 'samples.png')
     """
     from keras_facegen.models.progressive import phases  # models sit on a lower floor
 

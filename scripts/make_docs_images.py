@@ -3,7 +3,7 @@
 No picture in ``docs/images/`` is made by hand: each comes from one of the steps below, and
 this script runs them in order (or the ones named)::
 
-    python scripts/make_docs_images.py                 # all steps (about 25 min on 2 CPU cores)
+    python scripts/make_docs_images.py                 # all steps (1.5 h on 2 CPU cores)
     python scripts/make_docs_images.py --list          # the steps, their commands and outputs
     python scripts/make_docs_images.py gallery explorer
     python scripts/make_docs_images.py --quick         # a fast, low-quality pass (smoke test)
@@ -15,8 +15,13 @@ Steps:
   slerp strip, the ranked sheet and the attribute-direction strips (``docs/make_pictures.sh``,
   which calls ``examples/attribute_directions.py``, ``latent_walk.py`` and ``offset_vectors.py``);
   the quick start's final grid becomes ``quickstart_samples.png``.
+- ``pggan``: the progressive GAN's samples per stage and ``pggan_progression.png``
+  (``examples/train_pggan.py --docs-images``, PyTorch backend as on the page).
 - ``explorer``: screenshots of the explorer page, desktop and phone
   (``scripts/screenshot_explorer.py``, headless Chromium through Playwright).
+- ``quality``: the sample-quality studies' tables and plots in ``docs/benchmarks/``
+  (``benchmarks/quality/run_all.sh``, the runs reported on the benchmarks page; about an hour;
+  left out by ``--quick``).
 - Steps of scripts that other parts of the project add (``scripts/make_*_images.py``) run too:
   any such script is picked up and run with no arguments (``--quick`` passed through).
 
@@ -85,11 +90,34 @@ def steps(images: Path, work: Path, quick: bool) -> list[Step]:
             gallery_env,
         ),
         Step(
+            "pggan",
+            [python, "examples/train_pggan.py", "--num-samples", "36", "--out"]
+            + [str(work / "pggan_docs"), "--docs-images", str(images), "--overwrite"]
+            + (
+                ["--phase-images", "8", "--resolution", "16"]
+                if quick
+                else ["--phase-images", "160"]
+            )
+            + ["--checkpoint-every", "100"],
+            ("pggan_progression.png", "pggan_stage_08x08.png", "...", "pggan_stage_64x64.png"),
+            {"KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "torch"), "OMP_NUM_THREADS": "2"},
+        ),
+        Step(
             "explorer",
             [python, "scripts/screenshot_explorer.py", "--out", str(images)],
             ("explorer.png", "explorer_phone.png"),
         ),
     ]
+    if (REPO / "benchmarks" / "quality" / "run_all.sh").is_file() and not quick:
+        # The quality studies write their tables and plots to docs/benchmarks/ (not --images).
+        found.append(
+            Step(
+                "quality",
+                ["bash", "benchmarks/quality/run_all.sh"],
+                ("../benchmarks/*.png", "../benchmarks/*.md"),
+                {"CACHE": str(work / "quality")},
+            )
+        )
     for script in sorted((REPO / "scripts").glob("make_*_images.py")):
         if script.name == Path(__file__).name:
             continue

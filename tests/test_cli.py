@@ -1,6 +1,7 @@
 """The ``keras-facegen`` command: every subcommand run for real on the active backend."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -218,7 +219,7 @@ def test_help_documents_seeds_and_defaults(capsys):
         cli.main(["train", "--help"])
     train_help = " ".join(capsys.readouterr().out.split())
     assert "total training steps (default: 2000)" in train_help
-    assert "model preset (default: face96)" in train_help
+    assert "run folder (default: runs/facegen)" in train_help
 
 
 @pytest.mark.parametrize(
@@ -386,15 +387,11 @@ def test_torch_threads_default(monkeypatch):
         assert threads.configure_threads() is None  # the user's choice is kept
         for name in threads.USER_THREAD_VARIABLES:
             monkeypatch.delenv(name, raising=False)
-        monkeypatch.setattr(threads, "busy_cores", lambda: 0.0)  # an idle machine
         expected = min(threads.physical_cores(), 4)
         assert threads.configure_threads() == expected == torch.get_num_threads()
-        # Cores other jobs keep busy are left to them; a fully loaded machine gets one thread.
-        monkeypatch.setattr(threads, "physical_cores", lambda: 8)
-        assert threads.default_num_threads(load=0.2) == 4
-        assert threads.default_num_threads(load=5.6) == 2
-        assert threads.default_num_threads(load=25.0) == 1
-        monkeypatch.setattr(threads, "busy_cores", lambda: 7.0)
+        monkeypatch.setattr(threads, "physical_cores", lambda: 16)
+        assert threads.configure_threads() == 4 == torch.get_num_threads()
+        monkeypatch.setattr(threads, "physical_cores", lambda: 1)
         assert threads.configure_threads() == 1 == torch.get_num_threads()
         assert threads.configure_threads(1, force=True) == 1
         with pytest.raises(ValueError, match="num_threads"):
@@ -472,3 +469,20 @@ def test_train_from_an_empty_folder_is_a_clear_error(capsys, tmp_path):
         capsys, *TRAIN, "--data", str(tmp_path), "--steps", "1", "--out", str(tmp_path / "run")
     )
     assert status == 2 and str(tmp_path) in err
+
+
+def test_openmp_threads_sleep_when_idle_on_torch(monkeypatch):
+    import keras
+
+    assert cli.selected_backend() == keras.backend.backend()
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delitem(sys.modules, "torch", raising=False)  # as before PyTorch is loaded
+    monkeypatch.setattr(cli, "selected_backend", lambda: "jax")
+    cli._thread_environment()
+    assert "OMP_WAIT_POLICY" not in os.environ
+    monkeypatch.setattr(cli, "selected_backend", lambda: "torch")
+    cli._thread_environment()
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's choice wins
+    cli._thread_environment()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"

@@ -32,7 +32,11 @@ def test_every_public_module_has_an_api_page_in_the_nav(module):
 
 
 def test_every_page_is_in_the_nav():
-    pages = sorted(str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md"))
+    # docs/benchmarks/*.md are the quality studies' raw tables (copied into benchmarks.md and
+    # left out of the site by mkdocs.yml's exclude_docs).
+    pages = sorted(
+        str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md") if p.parent.name != "benchmarks"
+    )
     missing = [page for page in pages if page not in NAV]
     assert not missing, f"pages left out of the nav in mkdocs.yml: {missing}"
 

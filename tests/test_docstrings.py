@@ -10,6 +10,8 @@ examples may use without building them (doctest's ``globs``):
   64x64x3 images, two logits), built on first use;
 - ``gan``: a compiled :class:`keras_facegen.models.GAN` over them, with generator EMA;
 - ``images``: 64 synthetic faces at 64x64 in [-1, 1]; ``latents``: 8 latents for ``generator``;
+- in ``keras_facegen.hub`` examples, a tiny stand-in for ProGAN-128 in a pre-filled TF-Hub
+  cache, so ``load_progan()`` loads offline, and ``generator`` is that module;
 - ``frames``: 4 images for GIF writers; a folder ``faces/`` of 8 face PNGs (64x64) when an
   example names ``"faces/"``, and its image cache ``faces-cache/`` (up to 64x64) when an example
   names ``"faces-cache/"``.
@@ -26,9 +28,11 @@ from __future__ import annotations
 import contextlib
 import doctest
 import importlib
+import os
 import pkgutil
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -39,7 +43,13 @@ import keras_facegen
 
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 # Docstrings (DocTest names) whose examples may skip: they download a model or serve forever.
-SKIP_ALLOWED: frozenset[str] = frozenset()
+SKIP_ALLOWED: frozenset[str] = frozenset(
+    {
+        # ImageNet weights for InceptionV3 (a download; the tests use a stand-in extractor).
+        "keras_facegen.metrics.frechet.frechet_inception_distance",
+        "keras_facegen.metrics.frechet.inception_feature_extractor",
+    }
+)
 # Every public module whose examples must exist (a floor, so examples are not deleted quietly).
 MIN_EXAMPLES = {
     "keras_facegen.layers.pixel_norm": 3,
@@ -122,6 +132,30 @@ def _write_faces_folder(folder) -> None:
         sampling.save_image(face, folder / f"face{i}.png")
 
 
+def _progan_stand_in(cache: Path) -> None:
+    """A tiny ProGAN-128 look-alike in the TF-Hub cache, where ``load_progan()`` finds it offline.
+
+    A TF2 SavedModel: 512-d latents -> sigmoid(z W) as 8x8x3, upsampled x16 to 128x128x3 in
+    [0, 1], like the real module's outputs.
+    """
+    import tensorflow as tf
+
+    from keras_facegen.hub import DEFAULT_PROGAN_HANDLE, module_cache_dir
+
+    class ProGANStandIn(tf.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            rng = np.random.default_rng(0)
+            self.w = tf.Variable(rng.standard_normal((512, 192)).astype("float32") / 23.0)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 512], tf.float32)])
+        def __call__(self, z):
+            x = tf.reshape(tf.sigmoid(tf.matmul(z, self.w)), [-1, 8, 8, 3])
+            return tf.repeat(tf.repeat(x, 16, axis=1), 16, axis=2)
+
+    tf.saved_model.save(ProGANStandIn(), module_cache_dir(DEFAULT_PROGAN_HANDLE, str(cache)))
+
+
 def _namespace(test: doctest.DocTest, tmp_path) -> dict[str, Any]:
     """The module's globals plus the objects this docstring's examples name."""
     source = "\n".join(example.source for example in test.examples)
@@ -146,6 +180,12 @@ def _namespace(test: doctest.DocTest, tmp_path) -> dict[str, Any]:
     for name, build in builders.items():  # in order: the GAN is built over the two networks
         if name in wanted:
             namespace[name] = build()
+    if test.name.startswith("keras_facegen.hub."):
+        # TF-Hub examples load the stand-in module from a pre-filled cache: no network.
+        _progan_stand_in(tmp_path / "tfhub")
+        os.environ["TFHUB_CACHE_DIR"] = str(tmp_path / "tfhub")
+        if "generator" in named:
+            namespace["generator"] = namespace["load_progan"]()
     if '"faces/"' in source or '"faces-cache/"' in source:
         _write_faces_folder(tmp_path / "faces")
     if '"faces-cache/"' in source:
@@ -157,7 +197,10 @@ def _namespace(test: doctest.DocTest, tmp_path) -> dict[str, Any]:
 
 # ProgressiveGAN.fit fails when TensorFlow runs functions eagerly (also with
 # compile(run_eagerly=True)), so its examples keep tf.function there.
-GRAPH_ON_TENSORFLOW = ("keras_facegen.models.progressive.",)
+GRAPH_ON_TENSORFLOW = (
+    "keras_facegen.models.progressive.",
+    "keras_facegen.training.train_progressive",
+)
 
 
 @contextlib.contextmanager
@@ -188,6 +231,7 @@ def _eager(name: str) -> Iterator[None]:
 @pytest.mark.parametrize("test", DOCTESTS, ids=[t.name for t in DOCTESTS])
 def test_docstring_example(test, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "tfhub"))
     skipped = [e for e in test.examples if e.options.get(doctest.SKIP)]
     assert not skipped or test.name in SKIP_ALLOWED, (
         f"{test.name} skips {len(skipped)} example(s); make them run with the namespace of "

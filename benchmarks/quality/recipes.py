@@ -192,6 +192,7 @@ def main(argv=None):
             seconds,
             steps,
             batch,
+            steps * batch,
             "library preset",
         )
     if "keras" not in skip:
@@ -205,6 +206,7 @@ def main(argv=None):
             seconds,
             steps,
             batch,
+            steps * batch,
             f"filters / {args.keras_width_divisor}",
         )
     if "pggan" not in skip:

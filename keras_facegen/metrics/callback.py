@@ -80,11 +80,12 @@ class EvaluateQuality(keras.callbacks.Callback):
             ``"fid"`` / ``"kid"`` without a feature extractor.
 
     Example:
-        >>> held_out, _ = synthetic_faces(256, resolution=64, seed=1)  # doctest: +SKIP
-        >>> quality = EvaluateQuality(held_out, every_n_steps=500, csv_path="quality.csv")
-        ... # doctest: +SKIP
-        >>> gan.fit(images, epochs=10, callbacks=[quality])  # doctest: +SKIP
-        >>> quality.history[-1]["swd"]  # doctest: +SKIP
+        >>> from keras_facegen.data import synthetic_faces
+        >>> held_out, _ = synthetic_faces(32, resolution=64, seed=1)
+        >>> quality = EvaluateQuality(held_out, every_n_steps=2, csv_path="quality.csv")
+        >>> history = gan.fit(images, epochs=1, verbose=0, callbacks=[quality])
+        >>> quality.history[-1]["step"], quality.history[-1]["swd"] > 0
+        (2, True)
     """
 
     def __init__(

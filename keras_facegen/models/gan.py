@@ -35,7 +35,7 @@ def default_optimizer() -> keras.optimizers.Optimizer:
         A new ``keras.optimizers.Adam``.
 
     Example:
-        >>> default_optimizer().learning_rate
+        >>> round(float(default_optimizer().learning_rate), 6)
         0.0002
     """
     return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
@@ -250,7 +250,7 @@ class GAN(GANTrainer, keras.Model):
     Example:
         >>> gan = GAN(generator, discriminator, loss="non_saturating", ema_decay=0.999)
         >>> gan.compile()
-        >>> gan.fit(images, batch_size=64, epochs=10)
+        >>> history = gan.fit(images, batch_size=32, epochs=1, verbose=0)
         >>> samples = gan.generate(16, seed=0, ema=True)
     """
 

@@ -135,8 +135,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "discriminator": {"fmap_base": 512, "fmap_max": 64, "mbstd_group_size": 4},
         # Images per fade and per stable phase; the CLI's --phase-images sets both.
         "schedule": {
-            "fade_images": 6000,
-            "stable_images": 6000,
+            "fade_images": 3000,
+            "stable_images": 3000,
             "batch_sizes": {4: 32, 8: 32, 16: 32, 32: 16, 64: 16},
         },
         "batch_size": 32,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -246,18 +247,18 @@ class ProgressiveGAN(GAN):
             or a stage batch size not divisible by the minibatch-stddev group.
 
     Example:
-        >>> from keras_facegen.data import synthetic_faces
+        >>> from keras_facegen.data import halve, synthetic_faces
         >>> from keras_facegen.models import pggan_discriminator, pggan_generator
-        >>> g = pggan_generator(16, latent_dim=8, fmap_base=64, fmap_max=16)
-        >>> d = pggan_discriminator(16, fmap_base=64, fmap_max=16)
-        >>> schedule = ProgressiveSchedule(16, fade_images=8, stable_images=8,
-        ...                                batch_sizes={4: 4, 8: 4, 16: 4})
+        >>> g = pggan_generator(8, latent_dim=8, fmap_base=64, fmap_max=16)
+        >>> d = pggan_discriminator(8, fmap_base=64, fmap_max=16)
+        >>> schedule = ProgressiveSchedule(8, fade_images=8, stable_images=8,
+        ...                                batch_sizes={4: 4, 8: 4})
         >>> gan = ProgressiveGAN(g, d, schedule=schedule, seed=0)
         >>> gan.compile()
-        >>> images, _ = synthetic_faces(16, resolution=16)
+        >>> images = halve(synthetic_faces(16, resolution=16)[0])  # 8x8 faces
         >>> history = gan.fit(images, verbose=0)
         >>> gan.counter_values()["images_seen"]
-        40
+        24
     """
 
     def __init__(
@@ -319,6 +320,7 @@ class ProgressiveGAN(GAN):
                 )
         if penalties is None:
             penalties = [facegen_losses.GradientPenalty(10.0), facegen_losses.Drift(0.001)]
+        kwargs.pop("latent_dim", None)  # always the generator's (from_config passes it)
         kwargs.setdefault("name", "progressive_gan")
         super().__init__(
             generator,
@@ -554,21 +556,25 @@ class ProgressiveGAN(GAN):
                     continue
                 # Served at the stage's resolution (2x2 box filter per halving; a cache reads
                 # its stored level): only r x r images travel to the train step.
-                batches = ShuffledBatches(
+                batches = _CountedBatches(
+                    epoch_steps * epochs,
                     images,
                     batch,
                     seed=data_seed * 64 + stage.index,
                     start=start,
                     resolution=stage.resolution,
                 )
-                fitted = super().fit(
-                    batches,
-                    epochs=epochs,
-                    steps_per_epoch=epoch_steps,
-                    callbacks=callbacks,
-                    verbose=0,
-                    shuffle=False,
-                )
+                with warnings.catch_warnings():
+                    # Higher resolutions' layers get no gradient until their stage: expected.
+                    warnings.filterwarnings("ignore", message="Gradients do not exist for")
+                    fitted = super().fit(
+                        batches,
+                        epochs=epochs,
+                        steps_per_epoch=epoch_steps,
+                        callbacks=callbacks,
+                        verbose=0,
+                        shuffle=False,
+                    )
                 start += epoch_steps * epochs
                 for key, values in fitted.history.items():
                     history.history.setdefault(key, []).extend(float(v) for v in values)
@@ -648,6 +654,29 @@ class ProgressiveGAN(GAN):
         }
 
 
+class _CountedBatches(ShuffledBatches):
+    """``ShuffledBatches`` that ends after ``count`` batches.
+
+    With ``steps_per_execution > 1`` Keras pulls that many batches per compiled call and stops
+    early only when the data runs out; an endless stream would run extra steps past a phase's
+    end (or past ``until``).
+    """
+
+    def __init__(self, count: int, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.count = int(count)
+
+    @property
+    def num_batches(self) -> int:
+        """The number of batches this ``fit`` call may use."""
+        return self.count
+
+    def __getitem__(self, index: int) -> Any:
+        if index >= self.count:
+            raise IndexError(f"batch index {index} is past the {self.count} batches of this run.")
+        return super().__getitem__(index)
+
+
 def _mbstd_group(discriminator: keras.Model) -> int | None:
     try:
         return int(discriminator.get_layer("d_4x4_minibatch_stddev").group_size)
@@ -668,15 +697,10 @@ class ProgressiveProgress(keras.callbacks.Callback):
         stream: Where to write (default ``sys.stdout``).
 
     Example:
-        >>> import io
-        >>> from keras_facegen.data import halve, synthetic_faces
-        >>> from keras_facegen.models import progressive_gan_from_preset
-        >>> gan = progressive_gan_from_preset("pggan64_small", resolution=8, phase_images=32)
-        >>> progress = ProgressiveProgress(gan.schedule, interval=0.0, stream=io.StringIO())
-        >>> images = halve(synthetic_faces(32, resolution=16)[0])  # 8x8
-        >>> history = gan.fit(images, verbose=0, callbacks=[progress])
-        >>> "8x8" in progress.stream.getvalue()
-        True
+        >>> schedule = ProgressiveSchedule(8, fade_images=10, stable_images=10)
+        >>> progress = ProgressiveProgress(schedule)  # gan.fit(..., callbacks=[progress])
+        >>> progress.line({"images_seen": 15, "resolution": 8, "alpha": 0.5, "d_loss": 1.0})
+        '15/30 images [#####.....] stage 2/2 8x8 fade alpha 0.500 0 img/s d_loss 1.000'
     """
 
     def __init__(self, schedule: ProgressiveSchedule, interval: float = 10.0, stream=None):

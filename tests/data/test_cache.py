@@ -397,3 +397,24 @@ def test_training_train_streams_a_cache_level(cache, tmp_path):
     assert result.steps == 3
     info = json.loads((tmp_path / "run" / "facegen.json").read_text())
     assert info["resolution"] == 8 and info["steps"] == 3
+
+
+def test_benchmark_sides_serve_the_same_images(tmp_path):
+    import importlib.util
+
+    path = REPO_ROOT / "benchmarks" / "data_throughput.py"
+    spec = importlib.util.spec_from_file_location("data_throughput", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    args = bench.parse_args(["--quick", "--workdir", str(tmp_path)])
+    timings = bench.prepare(args)
+    assert timings["prepare_cache_seconds"] > 0 and is_cache(tmp_path / "cache")
+    runs = {}
+    for side in bench.SIDES:
+        args.side, args.resolution = side, 32
+        runs[side] = bench.run_side(args)
+        assert runs[side]["images_per_second"] > 0
+    # At the top resolution every side serves exactly the same batches.
+    assert (
+        runs["memory"]["checksum"] == runs["cache"]["checksum"] == runs["cache+ahead"]["checksum"]
+    )

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from keras_facegen import data, latent, models
+from keras_facegen.metrics import sliced_wasserstein_distance
 from keras_facegen.models.pretrained import PRETRAINED_ROOT
 
 NAME = "face64_synthetic"
@@ -66,15 +67,24 @@ def test_faces_look_like_the_training_faces(gan):
     assert fake.min() >= -1.0 and fake.max() <= 1.0
     # Not collapsed: different latents give clearly different faces.
     assert fake.std(axis=0).mean() > 0.5 * real.std(axis=0).mean()
-    # Colours and layout match: the mean face is close to the data's mean face.
+    # Colours and layout match: the mean face is close to the data's mean face (0.05 when
+    # shipped; 0.14 after 300 of its 10000 steps).
     mean_error = np.abs(fake.mean(axis=0) - real.mean(axis=0)).mean()
-    assert mean_error < 0.15, mean_error
+    assert mean_error < 0.1, mean_error
     # The discriminator finds real faces more real than noise.
     noise = np.random.default_rng(0).uniform(-1, 1, real.shape).astype("float32")
     logits_real = keras.ops.convert_to_numpy(gan.discriminator(real, training=False))
     logits_noise = keras.ops.convert_to_numpy(gan.discriminator(noise, training=False))
     margin = (logits_real[:, 1] - logits_real[:, 0]).mean()
     assert margin > (logits_noise[:, 1] - logits_noise[:, 0]).mean()
+
+
+def test_sliced_wasserstein_distance_to_the_training_faces(gan):
+    real, _ = data.synthetic_faces(128, resolution=64, seed=1)
+    fake = latent.generate_images(gan, latent.sample_latents(128, 16, "uniform", seed=0))
+    swd = float(sliced_wasserstein_distance(real, fake, num_projections=128))
+    # Shipped: 46; two sets of real faces: 23; the same run after 300 steps: 178, 600: 142.
+    assert swd < 80, swd
 
 
 def test_generation_is_deterministic(gan):

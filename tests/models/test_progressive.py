@@ -252,6 +252,23 @@ def test_a_split_run_equals_one_fit_call():
         np.testing.assert_allclose(actual[key], value, rtol=1e-6, atol=1e-6, err_msg=key)
 
 
+def test_saved_progressive_gan_reloads_with_its_schedule_and_counters(tmp_path):
+    gan = _gan(8, {4: 4, 8: 4})
+    gan.images_seen.assign(12)
+    for average in gan.ema_weights:
+        average.assign(average.value + 0.5)  # distinguishable from the live weights
+    gan.save(tmp_path / "pgan.keras")
+    back = keras.saving.load_model(tmp_path / "pgan.keras")
+    assert isinstance(back, ProgressiveGAN)
+    assert back.schedule == gan.schedule
+    assert back.counter_values() == {"iterations": 0, "images_seen": 12}
+    z = np.ones((2, LATENT), "float32")
+    for ema in (False, True):
+        np.testing.assert_allclose(
+            back.generate(z, resolution=8, ema=ema), gan.generate(z, resolution=8, ema=ema)
+        )
+
+
 # === Bad configurations ===
 
 

@@ -23,7 +23,7 @@ def test_train_pggan_writes_final_resolution_networks(tmp_path, capsys):
     discriminator = keras.saving.load_model(out / "discriminator.keras", compile=False)
     assert generator.output_shape == (None, 16, 16, 3)
     assert discriminator.input_shape == (None, 16, 16, 3)
-    faces = np.asarray(generator(np.zeros((2, 64), "float32")))
+    faces = keras.ops.convert_to_numpy(generator(np.zeros((2, 64), "float32")))
     assert faces.shape == (2, 16, 16, 3) and np.isfinite(faces).all()
     info = json.loads((out / "facegen.json").read_text())
     assert (info["model"], info["preset"], info["phase_images"]) == ("pggan", "pggan64_small", 32)
@@ -51,3 +51,35 @@ def test_phase_images_needs_pggan(tmp_path, capsys):
     argv = ["train", "--phase-images", "5", "--out", str(tmp_path / "r"), "--quiet"]
     assert cli.main(argv) == 2
     assert "--phase-images applies to --model pggan only" in capsys.readouterr().err
+
+
+def test_throughput_benchmark_quick_run():
+    import json as _json
+    import os
+    import subprocess
+    import sys
+
+    from helpers import REPO_ROOT
+
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "benchmarks" / "pggan_throughput.py"),
+            "--quick",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
+    report = _json.loads(out.stdout.strip().splitlines()[-1])["results"]
+    ((backend, stages),) = report.items()
+    assert backend == keras.backend.backend()
+    assert sorted(stages, key=int) == ["4", "8"]
+    for row in stages.values():
+        assert row["ratio"] == pytest.approx(
+            row["progressive_images_per_s"] / row["reference_images_per_s"], rel=0.01
+        )

@@ -1,11 +1,12 @@
 """CPU thread settings for PyTorch that hold up when other jobs share the machine.
 
-PyTorch's default uses one intra-op thread per *logical* CPU. On a CPU that other processes
-keep busy, those threads wait on each other at every parallel region and the GAN's small
-convolutions slow down many times over (measured in ``docs/training.md``: 33 s instead of 1.1 s
-per step on a loaded 2-core machine). :func:`configure_threads` uses at most one thread per
-physical core that is not already busy (from the 1-minute load average), at most 4, and one
-inter-op thread, unless the user already chose.
+PyTorch's default uses one intra-op thread per *logical* CPU, and OpenMP's idle threads spin.
+On a CPU that other processes keep busy, those threads wait on each other at every parallel
+region and the GAN's small convolutions slow down many times over (``docs/training.md``: 33 s
+instead of 0.37 s per step on a loaded 2-core machine). The cure is twofold: ``OMP_WAIT_POLICY=
+PASSIVE`` before PyTorch loads (the ``keras-facegen`` command sets it), and
+:func:`configure_threads`: one intra-op thread per physical core, at most 4, and one inter-op
+thread, unless the user already chose.
 """
 
 from __future__ import annotations
@@ -61,44 +62,17 @@ def physical_cores() -> int:
     return max(1, len(cores) or len(allowed))
 
 
-def busy_cores() -> float:
-    """How many cores other work keeps busy: the 1-minute load average (0 if unknown).
-
-    Returns:
-        A non-negative number.
-
-    Example:
-        >>> busy_cores() >= 0
-        True
-    """
-    try:
-        return max(0.0, float(os.getloadavg()[0]))
-    except (AttributeError, OSError):
-        return 0.0
-
-
-def default_num_threads(load: float | None = None) -> int:
-    """The intra-op thread count :func:`configure_threads` picks.
-
-    ``min(physical cores, 4, physical cores not already busy)``, at least 1: on an idle
-    machine one thread per physical core up to 4; where other jobs hold the cores, fewer (one
-    when the machine is fully loaded), since threads that wait for a busy core stall the rest.
-
-    Args:
-        load: Busy cores; defaults to :func:`busy_cores`.
+def default_num_threads() -> int:
+    """The intra-op thread count :func:`configure_threads` picks: ``min(physical cores, 4)``.
 
     Returns:
         A positive integer.
 
     Example:
-        >>> default_num_threads(load=0.0) == min(physical_cores(), MAX_DEFAULT_THREADS)
+        >>> default_num_threads() == min(physical_cores(), MAX_DEFAULT_THREADS)
         True
-        >>> default_num_threads(load=1000.0)
-        1
     """
-    cores = physical_cores()
-    free = cores - round(busy_cores() if load is None else load)
-    return max(1, min(cores, MAX_DEFAULT_THREADS, free))
+    return min(physical_cores(), MAX_DEFAULT_THREADS)
 
 
 def configure_threads(num_threads: int | None = None, force: bool = False) -> int | None:
