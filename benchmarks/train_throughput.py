@@ -5,12 +5,13 @@ For each preset (``default``: ``dcgan_generator(latent_dim=64, resolution=32)`` 
 every *side* runs in its own process and reports images/s of ``fit``:
 
 * ``gan``: ``keras_facegen.models.GAN`` with the preset's networks as built by the library (its
-  transposed convolutions are :class:`keras_facegen.layers.SubpixelConv2DTranspose` with
+  transposed convolutions are :class:`keras_facegen.layers.SubpixelConv2DTranspose`, its
+  strided convolutions :class:`keras_facegen.layers.SpaceToDepthConv2D`, both with
   ``implementation="auto"``).
-* ``keras``: the same, with the transposed convolutions computed by Keras' own
-  ``conv_transpose`` (``implementation="keras"``: the library before the sub-pixel layer);
-  skipped for presets without transposed convolutions (``face64_small`` upsamples "nearest").
-* ``subpixel``: the same, with the sub-pixel computation forced on every backend.
+* ``keras``: the same, with the transposed and strided convolutions computed by Keras' own
+  ``conv_transpose`` / ``conv`` (``implementation="keras"``: the library before those layers).
+* ``subpixel``: the same, with the sub-pixel and space-to-depth computations forced on every
+  backend.
 * ``reference``: a plain GAN written the way the Keras GAN examples write it, on the same
   networks (see :func:`reference_model`), driven by the same ``fit``: ``gan / reference`` is what
   ``GAN``'s pluggable train step costs.
@@ -69,8 +70,8 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _models(preset, implementation):
-    from keras_facegen.layers import SubpixelConv2DTranspose
+def _models(preset, side):
+    from keras_facegen.layers import SpaceToDepthConv2D, SubpixelConv2DTranspose
     from keras_facegen.models import dcgan_discriminator, dcgan_generator
 
     if preset == "default":
@@ -82,10 +83,15 @@ def _models(preset, implementation):
     else:
         g = dcgan_generator(preset)
         d = dcgan_discriminator(preset, logits=1)
+    # "keras": Keras' own conv_transpose / strided conv (the library before the fast layers);
+    # "subpixel": the sub-pixel and space-to-depth computations forced on every backend.
     transposed = [layer for layer in g.layers if isinstance(layer, SubpixelConv2DTranspose)]
+    strided = [layer for layer in d.layers if isinstance(layer, SpaceToDepthConv2D)]
     for layer in transposed:
-        layer.implementation = implementation
-    return g, d, bool(transposed)
+        layer.implementation = {"keras": "keras", "subpixel": "subpixel"}.get(side, "auto")
+    for layer in strided:
+        layer.implementation = {"keras": "keras", "subpixel": "space_to_depth"}.get(side, "auto")
+    return g, d, bool(transposed or strided)
 
 
 def _backend():
@@ -370,11 +376,10 @@ def run_side(preset, side, batch, steps, repeats, jax_loop=False):
     from keras_facegen.models import GAN
 
     keras.utils.set_random_seed(0)
-    implementation = {"keras": "keras", "subpixel": "subpixel"}.get(side, "auto")
-    g, d, transposed = _models(preset, implementation)
+    g, d, transposed = _models(preset, side)
     result = {"backend": _backend(), "preset": preset, "side": side, "batch_size": batch}
     if side in ("keras", "subpixel") and not transposed:
-        return {**result, "skipped": "no transposed convolutions"}
+        return {**result, "skipped": "no transposed or strided convolutions"}
     resolution = g.output_shape[1]
     images = (
         np.random.default_rng(0)
@@ -455,7 +460,7 @@ def table(results):
     """Formats worker results as a Markdown table (one row per preset and backend)."""
     by_key = {(r["preset"], r["backend"], r["side"]): r for r in results}
     rows = [
-        "| preset | backend | batch | GAN.fit img/s (spread) | vs TF | keras conv_transpose "
+        "| preset | backend | batch | GAN.fit img/s (spread) | vs TF | keras convs "
         "img/s | GAN / keras | subpixel img/s | reference img/s | GAN / reference |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]

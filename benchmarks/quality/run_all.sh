@@ -14,5 +14,6 @@ shared=(--steps 800 --classifier-images 3000 --classifier-epochs 6 --swd-repeats
 run ranking.py "${shared[@]}" --num-samples 512 --top-k 64
 run offsets.py "${shared[@]}" --num-rank 512 --top-k 32 --num-test 128 --scales 1,2
 run coverage.py "${shared[@]}" --num-samples 512
+# The PGGAN arm of this run was stopped after 17 min (docs/benchmarks.md); `--skip pggan` to omit.
 run recipes.py --images-shown 6400 --num-eval 128 --swd-repeats 1
 echo "=== $(date +%T) done"

@@ -9,6 +9,7 @@ from keras_facegen.layers.equalized_dense import EqualizedDense
 from keras_facegen.layers.fade_in import FadeIn
 from keras_facegen.layers.minibatch_std_dev import MinibatchStdDev
 from keras_facegen.layers.pixel_norm import PixelNorm
+from keras_facegen.layers.space_to_depth_conv2d import SpaceToDepthConv2D
 from keras_facegen.layers.subpixel_conv2d_transpose import SubpixelConv2DTranspose
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "FadeIn",
     "MinibatchStdDev",
     "PixelNorm",
+    "SpaceToDepthConv2D",
     "SubpixelConv2DTranspose",
 ]

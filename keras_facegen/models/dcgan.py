@@ -18,6 +18,7 @@ from typing import Any
 import keras
 
 from keras_facegen._validation import check_int
+from keras_facegen.layers.space_to_depth_conv2d import SpaceToDepthConv2D
 from keras_facegen.layers.subpixel_conv2d_transpose import SubpixelConv2DTranspose
 from keras_facegen.losses.matching import DEFAULT_FEATURE_LAYER
 from keras_facegen.models.presets import PRESETS, get_preset
@@ -288,7 +289,10 @@ def dcgan_discriminator(
     """Builds a DCGAN discriminator: image -> logits.
 
     One stride-2 ``Conv2D`` block per filter count (normalization, leaky ReLU with slope 0.2),
-    then ``Flatten`` and a ``Dense`` layer to the logits. Following the DCGAN paper, the first
+    then ``Flatten`` and a ``Dense`` layer to the logits. The convolutions are
+    :class:`keras_facegen.layers.SpaceToDepthConv2D`: ``Conv2D``'s weights and function,
+    computed as space-to-depth + a stride-1 convolution on JAX, where XLA differentiates
+    strided convolutions slowly on CPU. Following the DCGAN paper, the first
     block has no normalization (normalizing the raw images hurt training). The last block's
     activation is the layer named ``"features"`` (:data:`FEATURE_LAYER`), the default layer of
     :class:`keras_facegen.losses.FeatureMatching`. Layer names: ``"block{i}_conv"``,
@@ -354,7 +358,7 @@ def dcgan_discriminator(
     x = images
     for i, block_channels in enumerate(filters, start=1):
         block_normalization = None if i == 1 else normalization
-        x = keras.layers.Conv2D(
+        x = SpaceToDepthConv2D(
             block_channels,
             kernel_size,
             strides=2,
