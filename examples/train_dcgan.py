@@ -32,6 +32,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-matching", action="store_true", help="plain adversarial loss")
     parser.add_argument("--ema", type=float, default=None, help="generator EMA decay")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/train_dcgan"))
     return parser.parse_args(argv)
@@ -62,6 +63,7 @@ def main(args: argparse.Namespace) -> training.TrainResult:
         steps=args.steps,
         batch_size=args.batch_size or preset["batch_size"],
         resume=args.resume,
+        overwrite=args.overwrite,
         checkpoint_every=min(args.checkpoint_every, args.steps),
         seed=args.seed,
         info={"preset": args.preset, "data": args.data},

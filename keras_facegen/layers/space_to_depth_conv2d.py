@@ -132,7 +132,7 @@ class SpaceToDepthConv2D(keras.layers.Conv2D):
         in_channels = self.kernel.shape[2]
         kernel = ops.pad(self.kernel, ((0, jh * sh - kh), (0, jw * sw - kw), (0, 0), (0, 0)))
         kernel = ops.reshape(kernel, (jh, sh, jw, sw, in_channels, self.filters))
-        kernel = ops.transpose(kernel, (0, 2, 3, 1, 4, 5))
+        kernel = ops.transpose(kernel, (0, 2, 1, 3, 4, 5))
         return ops.reshape(kernel, (jh, jw, sh * sw * in_channels, self.filters))
 
     def call(self, inputs: Any) -> Any:

@@ -16,6 +16,7 @@ import numpy as np
 from keras import ops
 
 from keras_facegen import losses as facegen_losses
+from keras_facegen._validation import check_int
 from keras_facegen.backend import gan_trainer
 from keras_facegen.losses.base import AdversarialLoss, Term, TermInputs, as_term
 
@@ -276,8 +277,7 @@ class GAN(GANTrainer, keras.Model):
                     f"Expected `{argument}` to be a keras.Model; received "
                     f"{argument}={value!r} of type {type(value).__name__}."
                 )
-        if isinstance(d_steps, bool) or not isinstance(d_steps, int) or d_steps < 1:
-            raise ValueError(f"Expected `d_steps` to be an int >= 1; received d_steps={d_steps!r}.")
+        d_steps = check_int(d_steps, "d_steps")
         if latent_distribution not in LATENT_DISTRIBUTIONS:
             raise ValueError(
                 f"Expected `latent_distribution` to be one of {LATENT_DISTRIBUTIONS}; "
@@ -289,10 +289,7 @@ class GAN(GANTrainer, keras.Model):
             )
         if latent_dim is None:
             latent_dim = _generator_latent_dim(generator)
-        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
-            raise ValueError(
-                f"Expected `latent_dim` to be a positive int; received latent_dim={latent_dim!r}."
-            )
+        latent_dim = check_int(latent_dim, "latent_dim")
         adversarial_loss = _resolve_loss(loss)
         penalty_terms = _as_terms(penalties, "discriminator", "penalties")
         matching_terms = _as_terms(matching, "generator", "matching")
@@ -588,10 +585,7 @@ class GAN(GANTrainer, keras.Model):
             (8, 64, 64, 3)
         """
         latents = self._latents_for(n_or_latents, seed)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(
-                f"Expected `batch_size` to be a positive int; received batch_size={batch_size!r}."
-            )
+        batch_size = check_int(batch_size, "batch_size")
         if ema and self.ema_decay is None:
             raise ValueError(
                 "generate(ema=True) needs the generator EMA; build the GAN with ema_decay=..., "

@@ -86,7 +86,9 @@ def numpy_gradients(x, upstream, kernel, strides, padding):
         for b in range(kw):
             window = xp[:, a : a + sh * out_h : sh, b : b + sw * out_w : sw]
             kernel_grad[a, b] = np.einsum("nijc,nijo->co", window, upstream)
-            grad_xp[:, a : a + sh * out_h : sh, b : b + sw * out_w : sw] += upstream @ kernel[a, b].T
+            grad_xp[:, a : a + sh * out_h : sh, b : b + sw * out_w : sw] += (
+                upstream @ kernel[a, b].T
+            )
     n, h, w, c = x.shape
     if padding == "same":
         top = (xp.shape[1] - h) // 2

@@ -331,3 +331,53 @@ def test_generators_saved_with_plain_conv2d_transpose_still_load(tmp_path):
     fresh = dcgan_generator(latent_dim=4, resolution=16, filters=[8, 4], kernel_size=4)
     fresh.set_weights(loaded.get_weights())
     np.testing.assert_allclose(helpers.to_numpy(fresh(latents)), expected, atol=1e-5)
+
+
+def _plain_conv_copy(discriminator):
+    """The discriminator as built before SpaceToDepthConv2D: plain keras Conv2D."""
+    from keras_facegen.layers import SpaceToDepthConv2D
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, SpaceToDepthConv2D):
+            config.pop("implementation")
+            return keras.layers.Conv2D.from_config(config)
+        return layer.__class__.from_config(config)
+
+    plain = keras.models.clone_model(discriminator, clone_function=clone)
+    plain.set_weights(discriminator.get_weights())
+    return plain
+
+
+def test_discriminator_blocks_are_space_to_depth_layers_computing_conv2d():
+    from keras_facegen.layers import SpaceToDepthConv2D
+
+    discriminator = dcgan_discriminator(resolution=24, filters=[4, 6, 8], kernel_size=5)
+    blocks = [discriminator.get_layer(f"block{i}_conv") for i in (1, 2, 3)]
+    assert all(isinstance(layer, SpaceToDepthConv2D) for layer in blocks)
+    assert [layer.implementation for layer in blocks] == ["auto"] * 3
+    plain = _plain_conv_copy(discriminator)
+    assert type(plain.get_layer("block1_conv")) is keras.layers.Conv2D
+    images = np.random.default_rng(0).uniform(-1, 1, size=(3, 24, 24, 3)).astype("float32")
+    expected = helpers.to_numpy(plain(images, training=True))
+    for implementation in ("space_to_depth", "keras"):
+        for layer in blocks:
+            layer.implementation = implementation
+        np.testing.assert_allclose(
+            helpers.to_numpy(discriminator(images, training=True)), expected, atol=1e-5
+        )
+
+
+def test_discriminators_saved_with_plain_conv2d_still_load(tmp_path):
+    discriminator = dcgan_discriminator(resolution=16, filters=[4, 8], kernel_size=4)
+    old = _plain_conv_copy(discriminator)
+    old.save(tmp_path / "old.keras")
+    loaded = keras.saving.load_model(tmp_path / "old.keras")
+    assert type(loaded.get_layer("block1_conv")) is keras.layers.Conv2D
+    images = np.random.default_rng(1).uniform(-1, 1, size=(2, 16, 16, 3)).astype("float32")
+    expected = helpers.to_numpy(old(images))
+    np.testing.assert_allclose(helpers.to_numpy(loaded(images)), expected, atol=1e-6)
+    # The weights move between the two layer classes as they are (same shapes and order).
+    fresh = dcgan_discriminator(resolution=16, filters=[4, 8], kernel_size=4)
+    fresh.set_weights(loaded.get_weights())
+    np.testing.assert_allclose(helpers.to_numpy(fresh(images)), expected, atol=1e-5)
