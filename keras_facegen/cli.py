@@ -794,7 +794,13 @@ def _load_model(path: Path, argument: str, expected: str) -> Any:
     import keras_facegen.models  # noqa: F401
 
     if not path.is_file():
-        raise FileNotFoundError(f"{argument}: no model file at {str(path)!r}")
+        from keras_facegen.models.pretrained import pretrained_names
+
+        names = ", ".join(pretrained_names())
+        raise FileNotFoundError(
+            f"{argument}: no model file at {str(path)!r}; expected a .keras file or a "
+            f"pretrained name ({names})"
+        )
     if path.suffix.lower() not in _MODEL_SUFFIXES:
         raise CommandError(
             f"{argument} {str(path)!r} is not a Keras model file; expected {expected}"

@@ -96,11 +96,11 @@ def steps(images: Path, work: Path, quick: bool) -> list[Step]:
             + (
                 ["--phase-images", "8", "--resolution", "16"]
                 if quick
-                else ["--phase-images", "160"]
+                else []  # the preset's 3,000 images per phase
             )
-            + ["--checkpoint-every", "100"],
+            + ["--checkpoint-every", "200"],
             ("pggan_progression.png", "pggan_stage_08x08.png", "...", "pggan_stage_64x64.png"),
-            {"KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "torch"), "OMP_NUM_THREADS": "2"},
+            {"KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow")},
         ),
         Step(
             "explorer",
