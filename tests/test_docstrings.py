@@ -41,6 +41,10 @@ import pytest
 
 import keras_facegen
 
+# Docstring examples are checked for drift once per CI run, in the TensorFlow pass; every
+# backend's behaviour is covered by the unit tests.
+pytestmark = pytest.mark.docs
+
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 # Docstrings (DocTest names) whose examples may skip: they download a model or serve forever.
 SKIP_ALLOWED: frozenset[str] = frozenset(
