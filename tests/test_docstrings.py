@@ -199,14 +199,6 @@ def _namespace(test: doctest.DocTest, tmp_path) -> dict[str, Any]:
     return namespace
 
 
-# ProgressiveGAN.fit fails when TensorFlow runs functions eagerly (also with
-# compile(run_eagerly=True)), so its examples keep tf.function there.
-GRAPH_ON_TENSORFLOW = (
-    "keras_facegen.models.progressive.",
-    "keras_facegen.training.train_progressive",
-)
-
-
 @contextlib.contextmanager
 def _eager(name: str) -> Iterator[None]:
     """Runs train steps op by op: tracing or XLA-compiling one costs 15-80 s, a tiny step 0.1 s.
@@ -215,7 +207,7 @@ def _eager(name: str) -> Iterator[None]:
     test switches compilation off, the way each framework allows it globally.
     """
     backend = keras.backend.backend()
-    if backend == "tensorflow" and not name.startswith(GRAPH_ON_TENSORFLOW):
+    if backend == "tensorflow":
         import tensorflow as tf
 
         tf.config.run_functions_eagerly(True)

@@ -421,7 +421,9 @@ class ProgressiveGAN(GAN):
             **logs,
             "alpha": self._stage_alpha,
             "resolution": ops.convert_to_tensor(self._stage.resolution, "int32"),
-            "images_seen": self.images_seen.value,
+            # A tensor, not the variable: on TensorFlow `.value` is the tf.Variable itself, which
+            # eager train functions (run_eagerly=True) cannot return through tf.data's Optional.
+            "images_seen": ops.convert_to_tensor(self.images_seen),
         }
 
     # === Compile ===

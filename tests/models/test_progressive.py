@@ -252,6 +252,29 @@ def test_a_split_run_equals_one_fit_call():
         np.testing.assert_allclose(actual[key], value, rtol=1e-6, atol=1e-6, err_msg=key)
 
 
+def test_eager_train_step_gives_the_same_weights_as_the_compiled_one():
+    # run_eagerly=True (debugging) failed on TensorFlow: the logs returned the images_seen
+    # variable itself, which an eager train function cannot pass back.
+    images, _ = synthetic_faces(16, resolution=16, seed=3)
+    compiled = _gan(8, {4: 4, 8: 4})
+    eager = _gan(8, {4: 4, 8: 4})
+    eager.compile(run_eagerly=True)
+    history = eager.fit(images, verbose=0)
+    compiled.fit(images, verbose=0)
+    assert (
+        eager.counter_values()
+        == compiled.counter_values()
+        == {
+            "iterations": 6,
+            "images_seen": 24,
+        }
+    )
+    assert history.history["images_seen"][-1] == 24
+    expected, actual = _state(compiled), _state(eager)
+    for key, value in expected.items():
+        np.testing.assert_allclose(actual[key], value, rtol=1e-5, atol=1e-5, err_msg=key)
+
+
 def test_saved_progressive_gan_reloads_with_its_schedule_and_counters(tmp_path):
     gan = _gan(8, {4: 4, 8: 4})
     gan.images_seen.assign(12)
