@@ -7,14 +7,15 @@ from typing import Any
 import keras
 from keras import ops
 
+from keras_facegen.layers._strided import (
+    check_implementation,
+    pad_kernel_to_stride,
+    rewrite_enabled,
+    taps,
+)
+
 IMPLEMENTATIONS = ("auto", "space_to_depth", "keras")
 # Backends where "auto" picks the space-to-depth computation (see benchmarks/README.md, "Speed").
-_SPACE_TO_DEPTH_BACKENDS = ("jax",)
-
-
-def _taps(kernel: int, stride: int) -> int:
-    # Kernel rows per parity class after zero-padding the kernel to a multiple of the stride.
-    return -(-kernel // stride)
 
 
 def _geometry(length: int, kernel: int, stride: int, padding: str) -> tuple[int, int, int]:
@@ -30,7 +31,7 @@ def _geometry(length: int, kernel: int, stride: int, padding: str) -> tuple[int,
     else:
         out = (length - kernel) // stride + 1
         before = 0
-    return out, before, stride * (out + _taps(kernel, stride) - 1)
+    return out, before, stride * (out + taps(kernel, stride) - 1)
 
 
 @keras.saving.register_keras_serializable(package="keras_facegen")
@@ -97,19 +98,11 @@ class SpaceToDepthConv2D(keras.layers.Conv2D):
         **kwargs: Any,
     ) -> None:
         super().__init__(filters, kernel_size, strides=strides, padding=padding, **kwargs)
-        if implementation not in IMPLEMENTATIONS:
-            raise ValueError(
-                f"Expected `implementation` to be one of {IMPLEMENTATIONS}, but received "
-                f"implementation={implementation!r}."
-            )
-        self.implementation = implementation
+        self.implementation = check_implementation(implementation, IMPLEMENTATIONS)
 
     def _uses_space_to_depth(self, input_shape: tuple[int | None, ...]) -> bool:
         """Whether ``call`` on inputs of this shape runs the space-to-depth computation."""
-        if self.implementation == "keras" or (
-            self.implementation == "auto"
-            and keras.backend.backend() not in _SPACE_TO_DEPTH_BACKENDS
-        ):
+        if not rewrite_enabled(self.implementation):
             return False
         return (
             self.data_format == "channels_last"
@@ -128,9 +121,9 @@ class SpaceToDepthConv2D(keras.layers.Conv2D):
         kernel's end).
         """
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
-        jh, jw = _taps(kh, sh), _taps(kw, sw)
+        jh, jw = taps(kh, sh), taps(kw, sw)
         in_channels = self.kernel.shape[2]
-        kernel = ops.pad(self.kernel, ((0, jh * sh - kh), (0, jw * sw - kw), (0, 0), (0, 0)))
+        kernel = pad_kernel_to_stride(self.kernel, self.kernel_size, self.strides)
         kernel = ops.reshape(kernel, (jh, sh, jw, sw, in_channels, self.filters))
         kernel = ops.transpose(kernel, (0, 2, 1, 3, 4, 5))
         return ops.reshape(kernel, (jh, jw, sh * sw * in_channels, self.filters))

@@ -7,14 +7,15 @@ from typing import Any
 import keras
 from keras import ops
 
+from keras_facegen.layers._strided import (
+    check_implementation,
+    pad_kernel_to_stride,
+    rewrite_enabled,
+    taps,
+)
+
 IMPLEMENTATIONS = ("auto", "subpixel", "keras")
 # Backends where "auto" picks the sub-pixel computation (see benchmarks/README.md, "Speed").
-_SUBPIXEL_BACKENDS = ("jax",)
-
-
-def _sub_kernel_length(kernel: int, stride: int) -> int:
-    # Taps of the longest parity class: kernel rows r, r + s, r + 2s, ... for r = 0.
-    return -(-kernel // stride)
 
 
 def _offset(kernel: int, stride: int, padding: str) -> int:
@@ -92,18 +93,11 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
         **kwargs: Any,
     ) -> None:
         super().__init__(filters, kernel_size, strides=strides, padding=padding, **kwargs)
-        if implementation not in IMPLEMENTATIONS:
-            raise ValueError(
-                f"Expected `implementation` to be one of {IMPLEMENTATIONS}, but received "
-                f"implementation={implementation!r}."
-            )
-        self.implementation = implementation
+        self.implementation = check_implementation(implementation, IMPLEMENTATIONS)
 
     def _uses_subpixel(self, input_shape: tuple[int | None, ...]) -> bool:
         """Whether ``call`` on inputs of this shape runs the sub-pixel computation."""
-        if self.implementation == "keras" or (
-            self.implementation == "auto" and keras.backend.backend() not in _SUBPIXEL_BACKENDS
-        ):
+        if not rewrite_enabled(self.implementation):
             return False
         return (
             self.data_format == "channels_last"
@@ -121,9 +115,9 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
         (zero past the kernel's end).
         """
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
-        jh, jw = _sub_kernel_length(kh, sh), _sub_kernel_length(kw, sw)
+        jh, jw = taps(kh, sh), taps(kw, sw)
         in_channels = self.kernel.shape[-1]
-        kernel = ops.pad(self.kernel, ((0, jh * sh - kh), (0, jw * sw - kw), (0, 0), (0, 0)))
+        kernel = pad_kernel_to_stride(self.kernel, self.kernel_size, self.strides)
         kernel = ops.reshape(kernel, (jh, sh, jw, sw, self.filters, in_channels))
         kernel = ops.flip(kernel, axis=(0, 2))
         kernel = ops.transpose(kernel, (0, 2, 5, 1, 3, 4))
@@ -142,7 +136,7 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
             return super().call(inputs)
         height, width = inputs.shape[1], inputs.shape[2]
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
-        jh, jw = _sub_kernel_length(kh, sh), _sub_kernel_length(kw, sw)
+        jh, jw = taps(kh, sh), taps(kw, sw)
         out_h = _output_length(height, kh, sh, self.padding)
         out_w = _output_length(width, kw, sw, self.padding)
         ph, pw = _offset(kh, sh, self.padding), _offset(kw, sw, self.padding)
