@@ -8,7 +8,9 @@ import keras
 from keras import ops
 
 from keras_facegen.layers._strided import (
+    SPACE_TO_DEPTH_MIN_CHANNEL_PAIRS,
     check_implementation,
+    conv_valid,
     pad_kernel_to_stride,
     rewrite_enabled,
     taps,
@@ -64,7 +66,9 @@ class SpaceToDepthConv2D(keras.layers.Conv2D):
         padding: ``"valid"`` or ``"same"``.
         implementation: ``"space_to_depth"``, ``"keras"`` (``keras.layers.Conv2D``'s strided
             ``conv``) or ``"auto"``: space-to-depth on the backends where it trains faster
-            (JAX). The output is the same either way (to float rounding).
+            (JAX), for layers with at least 65,536 ``in_channels * filters`` (below, XLA's
+            own strided convolution is faster). The output is the same either way (to float
+            rounding).
         **kwargs: The other ``keras.layers.Conv2D`` arguments (``data_format``,
             ``dilation_rate``, ``groups``, ``activation``, ``use_bias``, initializers,
             regularizers, constraints) and base layer arguments (``name``, ``dtype``, ...).
@@ -102,7 +106,10 @@ class SpaceToDepthConv2D(keras.layers.Conv2D):
 
     def _uses_space_to_depth(self, input_shape: tuple[int | None, ...]) -> bool:
         """Whether ``call`` on inputs of this shape runs the space-to-depth computation."""
-        if not rewrite_enabled(self.implementation):
+        channel_pairs = (input_shape[-1] or 0) * self.filters
+        if not rewrite_enabled(
+            self.implementation, channel_pairs >= SPACE_TO_DEPTH_MIN_CHANNEL_PAIRS
+        ):
             return False
         return (
             self.data_format == "channels_last"
@@ -158,7 +165,7 @@ class SpaceToDepthConv2D(keras.layers.Conv2D):
         x = ops.reshape(x, (-1, rows, sh, cols, sw, in_channels))
         x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
         x = ops.reshape(x, (-1, rows, cols, sh * sw * in_channels))
-        y = ops.conv(x, self._space_to_depth_kernel(), strides=1, padding="valid")
+        y = conv_valid(x, self._space_to_depth_kernel())
         if self.use_bias:
             y = ops.add(y, ops.reshape(self.bias, (1, 1, 1, self.filters)))
         if self.activation is not None:

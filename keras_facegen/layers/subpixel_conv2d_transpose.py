@@ -9,6 +9,7 @@ from keras import ops
 
 from keras_facegen.layers._strided import (
     check_implementation,
+    conv_valid,
     pad_kernel_to_stride,
     rewrite_enabled,
     taps,
@@ -149,7 +150,7 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
             inputs,
             ((0, 0), (jh - 1 - q0h, q1h + 1 - height), (jw - 1 - q0w, q1w + 1 - width), (0, 0)),
         )
-        y = ops.conv(x, self._subpixel_kernel(), strides=1, padding="valid")
+        y = conv_valid(x, self._subpixel_kernel())
         rows, cols = q1h - q0h + 1, q1w - q0w + 1
         y = ops.reshape(y, (-1, rows, cols, sh, sw, self.filters))
         y = ops.transpose(y, (0, 1, 3, 2, 4, 5))

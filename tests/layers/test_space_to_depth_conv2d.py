@@ -150,10 +150,14 @@ def test_every_implementation_computes_the_same_function(implementation):
     np.testing.assert_allclose(to_numpy(fast(x)), to_numpy(plain(x)), rtol=1e-5, atol=1e-5)
 
 
-def test_auto_picks_the_space_to_depth_computation_on_jax_only():
+def test_auto_picks_the_space_to_depth_computation_on_jax_only_for_wide_layers():
     _, fast = _layers(4, 2, "same")
     fast.implementation = "auto"
-    assert fast._uses_space_to_depth((None, 8, 8, 3)) == (helpers.backend() == "jax")
+    # 3 input channels x 4 filters: XLA's own strided convolution is faster.
+    assert not fast._uses_space_to_depth((None, 8, 8, 3))
+    wide = SpaceToDepthConv2D(512, 4, 2, "same")
+    assert wide._uses_space_to_depth((None, 4, 4, 256)) == (helpers.backend() == "jax")
+    assert not wide._uses_space_to_depth((None, 4, 4, 127))
     fast.implementation = "space_to_depth"
     assert fast._uses_space_to_depth((None, 8, 8, 3))
     assert not fast._uses_space_to_depth((None, None, 8, 3))
