@@ -18,6 +18,7 @@ from typing import Any
 import keras
 
 from keras_facegen._validation import check_int
+from keras_facegen.layers.minibatch_std_dev import MinibatchStdDev
 from keras_facegen.layers.space_to_depth_conv2d import SpaceToDepthConv2D
 from keras_facegen.layers.subpixel_conv2d_transpose import SubpixelConv2DTranspose
 from keras_facegen.losses.matching import DEFAULT_FEATURE_LAYER
@@ -284,6 +285,7 @@ def dcgan_discriminator(
     normalization: str | None = _FROM_PRESET,
     logits: int | None = None,
     channels: int | None = None,
+    minibatch_std: int | None = _FROM_PRESET,
     name: str | None = None,
 ) -> keras.Model:
     """Builds a DCGAN discriminator: image -> logits.
@@ -297,7 +299,10 @@ def dcgan_discriminator(
     activation is the layer named ``"features"`` (:data:`FEATURE_LAYER`), the default layer of
     :class:`keras_facegen.losses.FeatureMatching`. Layer names: ``"block{i}_conv"``,
     ``"block{i}_norm"``, ``"block{i}_lrelu"`` (the last one is ``"features"``), ``"flatten"``,
-    ``"logits"`` (the output).
+    ``"logits"`` (the output). With ``minibatch_std``, a
+    :class:`keras_facegen.layers.MinibatchStdDev` layer named ``"minibatch_std"`` sits between
+    ``"features"`` and ``"flatten"``: the logits see how varied the batch is (Karras et al.'s
+    remedy for mode collapse), while feature matching still reads ``"features"``.
 
     Args:
         preset: A preset name (``"dcgan64"``, ``"face96"``, ``"face64_small"``), a preset dict,
@@ -313,6 +318,9 @@ def dcgan_discriminator(
         logits: 1 (sigmoid / Wasserstein / hinge losses, output ``(N, 1)``) or 2 (two-class
             softmax, class 1 = real, output ``(N, 2)``).
         channels: Input image channels.
+        minibatch_std: Group size of a minibatch standard-deviation layer before the logits
+            (the batch must then be divisible by ``min(group, batch)``), or ``None`` for none.
+            Left out: the preset's value.
         name: The model's name; defaults to ``"<preset>_discriminator"``.
 
     Returns:
@@ -338,6 +346,11 @@ def dcgan_discriminator(
         logits=logits,
         channels=channels,
     )
+    if minibatch_std is not _FROM_PRESET:
+        config["minibatch_std"] = minibatch_std
+    group_size = config.get("minibatch_std")
+    if group_size is not None:
+        group_size = check_int(group_size, "minibatch_std")
     filters = _filters(config["filters"])
     resolution = config["resolution"]
     _base_size(resolution, filters)
@@ -369,6 +382,8 @@ def dcgan_discriminator(
         x = _normalize(x, block_normalization, f"block{i}_norm")
         activation_name = FEATURE_LAYER if i == len(filters) else f"block{i}_lrelu"
         x = keras.layers.LeakyReLU(negative_slope=_LEAKY_RELU_SLOPE, name=activation_name)(x)
+    if group_size is not None:
+        x = MinibatchStdDev(group_size=group_size, name="minibatch_std")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     outputs = keras.layers.Dense(logits, dtype="float32", name="logits")(x)
     return keras.Model(images, outputs, name=name)

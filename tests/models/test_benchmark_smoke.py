@@ -49,3 +49,29 @@ def test_table_computes_the_ratios_from_the_best_runs():
     assert lines[2] == "| p | tensorflow | 8 | 80.0 (25%) | 1.00 | - | - | - | - | - |"
     assert lines[3] == "| p | jax | 8 | 60.0 (25%) | 0.75 | 10.0 | 6.00 | - | 50.0 | 1.20 |"
     assert lines[4] == "| p | torch | 8 | - | - | - | - | - | - | - |"
+
+
+def test_strided_convs_quick_times_every_layer_and_computation(capsys):
+    spec = importlib.util.spec_from_file_location(
+        "strided_convs", REPO_ROOT / "benchmarks" / "strided_convs.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from keras_facegen.layers import _strided
+
+    threshold = _strided.MATMUL_MIN_OUTPUT_CHANNELS
+    try:
+        results = module.main(["--quick"])["tiny"]
+    finally:
+        _strided.MATMUL_MIN_OUTPUT_CHANNELS = threshold
+    assert list(results) == ["keras", "rewrite_conv", "rewrite_matmul", "auto"]
+    for rows in results.values():
+        # Two transposed convs in the generator, two strided convs in the discriminator.
+        assert [(r["network"], r["layer"]) for r in rows] == [
+            ("generator", "block1_conv"),
+            ("generator", "block2_conv"),
+            ("discriminator", "block1_conv"),
+            ("discriminator", "block2_conv"),
+        ]
+        assert all(r["ms"] > 0 for r in rows)
+    assert "| tiny | layer | input | filters | keras |" in capsys.readouterr().out

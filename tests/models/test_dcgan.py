@@ -254,6 +254,7 @@ BAD_ARGUMENTS = [
     (dcgan_generator, {"resolution": 16}, r"resolution=16 .*integer >= 2"),
     (dcgan_discriminator, {"resolution": 42, "filters": [4, 4]}, r"multiple of 4 from 8"),
     (dcgan_generator, {"latent_dim": 0}, "latent_dim=0"),
+    (dcgan_discriminator, {"minibatch_std": 0}, "minibatch_std=0"),
     (dcgan_generator, {"latent_dim": 2.5}, "latent_dim=2.5"),
     (dcgan_generator, {"filters": []}, r"filters=\[\]"),
     (dcgan_generator, {"filters": [8, -1]}, r"filters=\[8, -1\]"),
@@ -381,3 +382,30 @@ def test_discriminators_saved_with_plain_conv2d_still_load(tmp_path):
     fresh = dcgan_discriminator(resolution=16, filters=[4, 8], kernel_size=4)
     fresh.set_weights(loaded.get_weights())
     np.testing.assert_allclose(helpers.to_numpy(fresh(images)), expected, atol=1e-5)
+
+
+def test_minibatch_std_feeds_the_batch_spread_to_the_logits():
+    d = dcgan_discriminator(resolution=32, filters=[4, 8], logits=1, minibatch_std=2)
+    assert layer_shapes(d, ["features", "minibatch_std"]) == {
+        "features": (8, 8, 8),
+        "minibatch_std": (8, 8, 9),
+    }
+    # Two identical images per group: zero spread, so the extra channel is 0 (a constant
+    # input to the logits); differing images give a different logit for the same image.
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(1, 32, 32, 3)).astype("float32")
+    y = rng.uniform(-1, 1, size=(1, 32, 32, 3)).astype("float32")
+    spread = keras.Model(d.input, d.get_layer("minibatch_std").output)
+    same = helpers.to_numpy(spread(np.concatenate([x, x])))
+    np.testing.assert_allclose(same[..., -1], 0.0, atol=1e-3)
+    varied = helpers.to_numpy(spread(np.concatenate([x, y])))
+    assert varied[..., -1].min() > 0.01
+    with_twin = helpers.to_numpy(d(np.concatenate([x, x])))[0, 0]
+    with_other = helpers.to_numpy(d(np.concatenate([x, y])))[0, 0]
+    assert abs(with_twin - with_other) > 1e-4
+    # Without it, no such layer.
+    plain = dcgan_discriminator(resolution=32, filters=[4, 8], logits=1, minibatch_std=None)
+    assert "minibatch_std" not in [layer.name for layer in plain.layers]
+    config = d.get_config()
+    rebuilt = keras.Model.from_config(config)
+    assert rebuilt.get_layer("minibatch_std").group_size == 2
