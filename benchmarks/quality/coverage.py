@@ -56,6 +56,7 @@ def main(argv=None):
                 "generated mean": float(pred_fake[:, i].mean()),
                 "real std": float(pred_real[:, i].std()),
                 "generated std": float(pred_fake[:, i].std()),
+                "std ratio": float(pred_fake[:, i].std() / max(pred_real[:, i].std(), 1e-8)),
                 "W1": wasserstein_1d(pred_real[:, i], pred_fake[:, i]),
                 "classifier corr. (real)": accuracy[f"{name}_corr"],
             }
@@ -73,6 +74,12 @@ def main(argv=None):
     body += (
         f"\n\nHair colour total variation distance: {tv:.3f}; classifier hair-colour accuracy "
         f"on real faces: {accuracy['hair_color_accuracy']:.3f}."
+    )
+    calibration = common.softness_calibration(classifier, real, args.seed)
+    body += (
+        "\n\nClassifier check: spread of its readings on softened real faces / on the sharp "
+        "ones (near 1: softness alone does not narrow a spread).\n\n"
+        + common.markdown_table(calibration)
     )
     if not args.no_plots:
         import matplotlib
@@ -105,7 +112,7 @@ def main(argv=None):
     common.report(
         args, "coverage", "Mode coverage: attributes of generated vs real faces", settings, body
     )
-    return rows, hair_rows
+    return rows, hair_rows, calibration
 
 
 if __name__ == "__main__":
