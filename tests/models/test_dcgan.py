@@ -190,6 +190,8 @@ def test_presets_carry_trainer_facts_and_are_copies():
     assert face96["optimizer"]["beta_1"] == 0.5
     assert face96["loss"] == "two_class_softmax"
     assert face96["matching"] == {"feature_matching": 0.1, "mean_image_matching": 0.1}
+    small = get_preset("face64_small")
+    assert (small["optimizer"]["learning_rate"], small["optimizer"]["beta_1"]) == (4e-4, 0.5)
     dcgan64 = get_preset("dcgan64")
     assert (dcgan64["latent_dim"], dcgan64["latent_distribution"]) == (100, "normal")
     assert dcgan64["loss"] == "non_saturating"
