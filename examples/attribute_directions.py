@@ -1,6 +1,7 @@
 """Attribute directions that work: find "turn the head" and "smile" in a GAN's latent space.
 
-1. Train a small attribute classifier on the built-in synthetic faces (their labels are known)
+1. Train a small attribute classifier on the built-in synthetic faces (their labels are known;
+   most of them softened with ``data.softened_copies``, as generated faces are soft)
    and report its held-out error.
 2. Train a DCGAN on the same faces (or load one with ``--generator``).
 3. Generate faces, label them with the classifier, and find each attribute's direction with
@@ -162,6 +163,9 @@ def train_classifier(args: argparse.Namespace, names: list[str], resolution: int
     held_out = max(1, len(images) // 10)
     train_x, test_x = images[held_out:], images[:held_out]
     train_y, test_y = targets[held_out:], targets[:held_out]
+    # Generated faces are softer than the synthetic ones: trained on crisp faces only, the
+    # classifier reads softness as a frontal head. Softened copies keep it honest.
+    train_x = data.softened_copies(train_x, seed=args.seed + 2)
     classifier = attribute_classifier(resolution, attributes=names)
     classifier.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse", run_eagerly=args.eager)
 

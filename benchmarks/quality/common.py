@@ -183,72 +183,13 @@ def attribute_columns(attributes: dict[str, np.ndarray]) -> tuple[np.ndarray, li
     return np.stack([columns[n] for n in names], axis=1), names
 
 
-def to_uint8_image(image: np.ndarray) -> Any:
-    """A Pillow image of one ``[-1, 1]`` float image."""
-    from PIL import Image
-
-    return Image.fromarray(np.clip((image + 1.0) * 127.5, 0, 255).round().astype(np.uint8))
-
-
-def from_uint8_image(image: Any) -> np.ndarray:
-    """The ``[-1, 1]`` float32 array of a Pillow image."""
-    return np.asarray(image, np.float32) / 127.5 - 1.0
-
-
-SOFTENINGS = ("blur", "resample", "noise")
-
-
-def soften(image: np.ndarray, kind: str, strength: float, rng: np.random.Generator) -> np.ndarray:
-    """One ``[-1, 1]`` image made less sharp, the way generated faces are.
-
-    ``kind``: ``"blur"`` (Gaussian, radius ``strength`` pixels), ``"resample"`` (bilinear down
-    to ``strength`` of the size and back up) or ``"noise"`` (Gaussian, std ``strength``).
-    """
-    from PIL import Image, ImageFilter
-
-    size = image.shape[0]
-    if kind == "noise":
-        noisy = image + rng.normal(0.0, strength, image.shape)
-        return np.clip(noisy, -1.0, 1.0).astype(np.float32)
-    picture = to_uint8_image(image)
-    if kind == "blur":
-        picture = picture.filter(ImageFilter.GaussianBlur(strength))
-    else:
-        small = max(2, round(size * strength))
-        picture = picture.resize((small, small), Image.BILINEAR)
-        picture = picture.resize((size, size), Image.BILINEAR)
-    return from_uint8_image(picture)
-
-
-def softened_copies(images: np.ndarray, seed: int, sharp_fraction: float = 0.4) -> np.ndarray:
-    """``images`` with all but about ``sharp_fraction`` of them softened at random strengths.
-
-    Why: generated faces are softer than the crisp synthetic ones, and a classifier trained on
-    crisp faces only reads softness as a frontal head (its yaw spread fell to 0.33x on real
-    faces blurred by one pixel). Trained on these copies it reads the attributes of soft and
-    sharp faces alike (checked by :func:`softness_calibration`).
-    """
-    rng = np.random.default_rng(seed)
-    out = np.array(images, np.float32, copy=True)
-    for i in range(len(out)):
-        if rng.uniform() < sharp_fraction:
-            continue
-        kind = SOFTENINGS[rng.integers(len(SOFTENINGS))]
-        strength = {
-            "blur": rng.uniform(0.5, 2.5),
-            "resample": rng.uniform(0.2, 0.75),
-            "noise": rng.uniform(0.05, 0.3),
-        }[kind]
-        out[i] = soften(out[i], kind, strength, rng)
-    return out
-
-
 def softness_calibration(classifier: Any, real: np.ndarray, seed: int) -> list[dict[str, Any]]:
     """Spread (std) of each continuous attribute on softened real faces / on the sharp ones.
 
     A ratio near 1 means softness alone does not shrink the classifier's readings, so a
     narrow generated spread is the generator's, not the classifier's.
     """
+    from keras_facegen.data import soften
     from keras_facegen.models import predict_attributes
 
     rng = np.random.default_rng(seed)
@@ -269,11 +210,12 @@ def study_classifier(
 ) -> Any:
     """The attribute classifier of the studies, trained once per setting and cached.
 
-    Trained on :func:`softened_copies` of the faces, so that it reads generated faces, which
-    are softer than the synthetic ones, as it reads real faces.
+    Trained on :func:`keras_facegen.data.softened_copies` of the faces, so that it reads
+    generated faces, which are softer than the synthetic ones, as it reads real faces.
     """
     import keras
 
+    from keras_facegen.data import softened_copies
     from keras_facegen.models import attribute_classifier
 
     path = cache / f"classifier_r{resolution}_n{num_images}_e{epochs}_s{seed}_soft.keras"

@@ -9,6 +9,8 @@
 - :func:`prepare_cache` writes a folder once into a multi-resolution cache on disk (4×4 up to the
   target, sharded ``.npy`` files); :class:`ImageCache` streams it batch by batch, for datasets
   bigger than memory.
+- :func:`softened_copies` / :func:`soften` blur, resample or add noise to faces, so that an
+  attribute classifier reads soft generated faces as it reads sharp real ones.
 """
 
 from keras_facegen.data.batches import ShuffledBatches, halve
@@ -28,6 +30,7 @@ from keras_facegen.data.image_folder import (
     list_image_files,
     load_images,
 )
+from keras_facegen.data.softening import SOFTENINGS, soften, softened_copies
 from keras_facegen.data.synthetic_faces import HAIR_PALETTE, IRIS_PALETTE, synthetic_faces
 
 __all__ = [
@@ -36,6 +39,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "IRIS_PALETTE",
     "MANIFEST_FILE",
+    "SOFTENINGS",
     "CachedImages",
     "ImageCache",
     "ShuffledBatches",
@@ -47,5 +51,7 @@ __all__ = [
     "load_images",
     "open_cache",
     "prepare_cache",
+    "soften",
+    "softened_copies",
     "synthetic_faces",
 ]

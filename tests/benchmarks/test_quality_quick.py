@@ -77,21 +77,6 @@ def test_coverage_quick(out):
     assert (out / "coverage_attributes_quick.png").is_file()
 
 
-def test_softening_blurs_resamples_and_adds_noise():
-    rng = np.random.default_rng(0)
-    image = np.where(np.arange(16)[:, None] % 2 == 0, 1.0, -1.0) * np.ones((16, 16, 3))
-    blurred = common.soften(image, "blur", 1.0, rng)
-    resampled = common.soften(image, "resample", 0.25, rng)
-    noisy = common.soften(image * 0.5, "noise", 0.1, rng)
-    # Alternating rows of +-1: blur and resampling pull every pixel towards 0.
-    assert np.abs(blurred).max() < 0.7 and np.abs(resampled).max() < 0.7
-    assert np.std(noisy - image * 0.5) == pytest.approx(0.1, rel=0.1)
-    assert blurred.dtype == resampled.dtype == noisy.dtype == np.float32
-    copies = common.softened_copies(np.stack([image] * 50), seed=0, sharp_fraction=0.4)
-    unchanged = [np.array_equal(c, image) for c in copies]
-    assert 10 <= sum(unchanged) <= 30  # about 40% left sharp
-
-
 def test_broken_face_detector_is_calibrated_on_real_faces(out):
     import keras
 
