@@ -79,7 +79,9 @@ def soften(
         picture = picture.filter(ImageFilter.GaussianBlur(float(strength)))
     else:
         small = (max(2, round(width * strength)), max(2, round(height * strength)))
-        picture = picture.resize(small, Image.BILINEAR).resize((width, height), Image.BILINEAR)
+        picture = picture.resize(small, Image.Resampling.BILINEAR).resize(
+            (width, height), Image.Resampling.BILINEAR
+        )
     out = np.asarray(picture, np.float32) / 127.5 - 1.0
     return out.reshape(height, width, channels)
 
