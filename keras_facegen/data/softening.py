@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_facegen._images import to_uint8
 from keras_facegen._validation import check_int
 
 __all__ = ["SOFTENINGS", "soften", "softened_copies"]
@@ -73,7 +74,7 @@ def soften(
         noisy = array + rng.normal(0.0, strength, array.shape)
         return np.clip(noisy, -1.0, 1.0).astype(np.float32)
     height, width, channels = array.shape
-    pixels = np.clip((array + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
+    pixels = to_uint8(array)
     picture = Image.fromarray(pixels[..., 0] if channels == 1 else pixels)
     if kind == "blur":
         picture = picture.filter(ImageFilter.GaussianBlur(float(strength)))

@@ -8,12 +8,13 @@ from typing import Any
 import keras
 from keras import ops
 
-# Backends on which the rewritten computation is faster than Keras' own (measured on CPU).
+# Backends on which "auto" picks the rewritten computation: faster than Keras' own there
+# (measured on CPU; see benchmarks/README.md, "Speed").
 FAST_BACKENDS = ("jax",)
 # conv_valid runs as one matmul from this many output channels on; below, ``ops.conv``. On XLA's
 # CPU convolution the matmul wins for many output channels (the DCGAN generators' 256-2048:
 # 1.1-1.4x, forward and backward) and loses where the im2col copy outweighs the product
-# (12 output channels: 2-4x slower). Measured with ``benchmarks/layers.py --strided``.
+# (12 output channels: 2-4x slower). Measured with ``benchmarks/strided_convs.py``.
 MATMUL_MIN_OUTPUT_CHANNELS = 128
 # "auto" rewrites a strided convolution (space-to-depth) from this many kernel channel pairs
 # (in_channels * filters) on: XLA's own strided convolution is faster below (face96's

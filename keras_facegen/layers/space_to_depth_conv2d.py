@@ -17,7 +17,6 @@ from keras_facegen.layers._strided import (
 )
 
 IMPLEMENTATIONS = ("auto", "space_to_depth", "keras")
-# Backends where "auto" picks the space-to-depth computation (see benchmarks/README.md, "Speed").
 
 
 def _geometry(length: int, kernel: int, stride: int, padding: str) -> tuple[int, int, int]:

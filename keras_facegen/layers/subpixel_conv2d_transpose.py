@@ -16,7 +16,6 @@ from keras_facegen.layers._strided import (
 )
 
 IMPLEMENTATIONS = ("auto", "subpixel", "keras")
-# Backends where "auto" picks the sub-pixel computation (see benchmarks/README.md, "Speed").
 
 
 def _offset(kernel: int, stride: int, padding: str) -> int:
