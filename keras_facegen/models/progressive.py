@@ -18,6 +18,7 @@ per-backend ``_minimize``) is inherited unchanged; this class only
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
@@ -31,6 +32,7 @@ from keras import ops
 
 from keras_facegen import losses as facegen_losses
 from keras_facegen.data.batches import ShuffledBatches
+from keras_facegen.losses.base import TermInputs
 from keras_facegen.models.gan import GAN
 from keras_facegen.models.pggan import fade_layers, pggan_resolutions, pggan_stage
 from keras_facegen.models.schedule import ProgressiveSchedule, Stage, steps_until
@@ -414,6 +416,43 @@ class ProgressiveGAN(GAN):
             low = ops.repeat(ops.repeat(low, 2, axis=1), 2, axis=2)
             images = low + ops.cast(alpha, "float32") * (images - low)
         return images
+
+    def _evaluate_terms(self, terms: Sequence[Any], inputs: TermInputs) -> dict[str, Any]:
+        if inputs.discriminator is not None and terms:
+            inputs = self._full_resolution_inputs(inputs)
+        return super()._evaluate_terms(terms, inputs)
+
+    def _full_resolution_inputs(self, inputs: TermInputs) -> TermInputs:
+        """The discriminator terms' inputs as the reference measures them.
+
+        The reference trains every stage on full-resolution images (reals and fakes
+        nearest-upsampled from the stage's resolution) and a critic that average-pools them
+        back, so its input-gradient penalties differentiate with respect to the full-resolution
+        image. The same here: the terms see the batches upsampled to the target resolution and
+        a critic that pools them to the stage's (exactly the stage's critic on the stage's
+        images), so a penalty's value does not jump when the network grows.
+        """
+        factor = self.schedule.resolution // self._stage.resolution
+        if factor == 1:
+            return inputs
+        size = self._stage.resolution
+        critic = inputs.discriminator
+
+        def upsample(images: Any) -> Any:
+            images = ops.cast(images, "float32")
+            return ops.repeat(ops.repeat(images, factor, axis=1), factor, axis=2)
+
+        def full_resolution_critic(images: Any) -> Any:
+            channels = int(images.shape[-1])
+            blocks = ops.reshape(images, (-1, size, factor, size, factor, channels))
+            return critic(ops.mean(blocks, axis=(2, 4)))
+
+        return dataclasses.replace(
+            inputs,
+            real_images=upsample(inputs.real_images),
+            fake_images=upsample(inputs.fake_images),
+            discriminator=full_resolution_critic,
+        )
 
     def _gan_train_step(self, data: Any) -> dict[str, Any]:
         logs = super()._gan_train_step(data)
