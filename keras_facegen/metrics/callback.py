@@ -212,7 +212,8 @@ class EvaluateQuality(keras.callbacks.Callback):
         step = _step_of(self.model)
         if step is None:
             step = self._batches
-        if step // self.every_n_steps > self._last_step // self.every_n_steps:
+        last = step if self._last_step is None else self._last_step
+        if step // self.every_n_steps > last // self.every_n_steps:
             self.evaluate(step)
         self._last_step = step
 
@@ -226,7 +227,7 @@ class EvaluateQuality(keras.callbacks.Callback):
         """Evaluates the final state unless the last step was just measured."""
         last = self._last_step
         measured = last in (None, self._evaluated_step, self._start)
-        if self.evaluate_at_end and not measured:
+        if self.evaluate_at_end and last is not None and not measured:
             self.evaluate(last)
 
     # === Evaluation ===
@@ -279,9 +280,8 @@ class EvaluateQuality(keras.callbacks.Callback):
             if "fid" in self.metrics:
                 figures["fid" + suffix] = frechet_distance(self._real_features[key], fake_features)
             if "kid" in self.metrics:
-                figures["kid" + suffix] = kernel_distance(
-                    self._real_features[key], fake_features, seed=self.seed
-                )
+                kid = kernel_distance(self._real_features[key], fake_features, seed=self.seed)
+                figures["kid" + suffix] = kid if isinstance(kid, float) else kid[0]
         return figures
 
     def _fits(self, metric: str, images: np.ndarray) -> bool:

@@ -94,7 +94,7 @@ def _ms_ssim_batch(
     k1: float,
     k2: float,
 ) -> np.ndarray:
-    css, ssim = [], None
+    css: list[np.ndarray] = []
     for scale in range(len(weights)):
         ssim, cs = _ssim_and_cs(a, b, max_val, filter_size, filter_sigma, k1, k2)
         css.append(cs)
@@ -171,7 +171,9 @@ def mean_ms_ssim(
 
     Lower is more diverse. Progressive GAN reports it for generated sets next to the same
     figure on the training data; a generator that collapses to few faces scores far above the
-    data.
+    data. This figure clips each scale's negative terms at 0 and averages over colour channels
+    (as ``tf.image.ssim_multiscale``), unlike the MS-SSIM script the Progressive GAN paper used
+    (no clipping, channels together), so compare it only with figures computed here.
 
     Args:
         images: ``(N, H, W, C)`` images, ``N >= 2``.

@@ -23,7 +23,7 @@ colour drift separately (e.g. mean brightness and saturation).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -109,7 +109,7 @@ def _blur(images: np.ndarray, gain: float = 1.0) -> np.ndarray:
         pad[axis] = (2, 2)
         # NumPy's "reflect" (d c b | a b c d | c b a) is scipy.ndimage's "mirror", as in the
         # reference; it needs at least 3 pixels along the axis.
-        mode = "reflect" if out.shape[axis] > 2 else "symmetric"
+        mode: Literal["reflect", "symmetric"] = "reflect" if out.shape[axis] > 2 else "symmetric"
         padded = np.pad(out, pad, mode=mode)
         length = out.shape[axis]
         acc = np.zeros_like(out)
@@ -233,9 +233,11 @@ def sliced_wasserstein_distance(
         fake: Generated images of the same shape as ``real``.
         num_neighbourhoods: Neighbourhoods per image per level (128 in the paper).
         neighbourhood_size: Side of a neighbourhood (7 in the paper; odd).
-        num_projections: Random directions per repeat. The default 512 is the paper's count;
-            the reference code draws 128 per repeat (512 in total over 4 repeats): pass
-            ``num_projections=128`` for its exact settings (and a 4x faster estimate).
+        num_projections: Random directions per repeat; default 512, so 2,048 directions over
+            the default 4 repeats. The reference code (``sliced_wasserstein.py``) draws 128
+            per repeat, 4 x 128 = 512 in all: pass ``num_projections=128`` for its settings
+            (and a 4x faster estimate; :class:`~keras_facegen.callbacks.EvaluateQuality`
+            does by default).
         num_repeats: Independent sets of directions, averaged.
         smallest_level: The coarsest pyramid level's size (16 in the paper).
         seed: Seed of the neighbourhood positions and directions (NumPy), so the same inputs

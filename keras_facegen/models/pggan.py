@@ -63,8 +63,9 @@ class ChannelBias(keras.layers.Layer):
         **kwargs: Layer arguments (``name``, ``dtype``).
 
     Example:
+        >>> import numpy as np
         >>> layer = ChannelBias(name="bias")
-        >>> tuple(layer(np.zeros((2, 4, 4, 8), "float32")).shape), layer.bias.shape
+        >>> tuple(layer(np.zeros((2, 4, 4, 8), "float32")).shape), tuple(layer.bias.shape)
         ((2, 4, 4, 8), (8,))
     """
 

@@ -7,9 +7,14 @@ boundary. :func:`phases` turns the schedule into the steps ``ProgressiveGAN.fit`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+
 from keras_facegen.models.schedule import ProgressiveSchedule, Stage, steps_until
 
-__all__ = ["Phase", "phases"]
+__all__ = ["Phase", "check_fades", "phases", "resolve_schedule"]
 
 
 class Phase:
@@ -105,3 +110,52 @@ def check_fades(schedule: ProgressiveSchedule) -> None:
                 f"end {stage.start + stage.fade_images} (fade_images={stage.fade_images}). "
                 "Raise fade_images above the batch sizes or lower the batch sizes."
             )
+
+
+def resolve_schedule(
+    schedule: Any, resolution: int, discriminator: keras.Model
+) -> ProgressiveSchedule:
+    """The schedule a ``ProgressiveGAN`` trains, checked against its networks.
+
+    Args:
+        schedule: A ``ProgressiveSchedule``, its config dict, or ``None`` (the paper's).
+        resolution: The networks' resolution.
+        discriminator: The full-resolution discriminator (for its minibatch-stddev group).
+
+    Returns:
+        The schedule.
+
+    Raises:
+        ValueError: On another kind of value, another resolution, a batch size the
+            minibatch-stddev group does not divide, or a fade with no train step.
+    """
+    if schedule is None:
+        schedule = ProgressiveSchedule(resolution)
+    elif isinstance(schedule, Mapping):
+        schedule = ProgressiveSchedule.from_config(schedule)
+    if not isinstance(schedule, ProgressiveSchedule):
+        raise ValueError(
+            "Expected `schedule` to be a ProgressiveSchedule or its config dict; received "
+            f"schedule={schedule!r}."
+        )
+    if schedule.resolution != resolution:
+        raise ValueError(
+            f"The schedule grows to {schedule.resolution}x{schedule.resolution} but the "
+            f"networks are {resolution}x{resolution}; received schedule.resolution="
+            f"{schedule.resolution}."
+        )
+    try:
+        group: int | None = int(discriminator.get_layer("d_4x4_minibatch_stddev").group_size)
+    except ValueError:
+        group = None
+    for stage in schedule.stages:
+        size = stage.batch_size
+        if group and size % min(group, size):
+            raise ValueError(
+                f"The {stage.resolution}x{stage.resolution} batch size {size} is not "
+                f"divisible by the discriminator's minibatch-stddev group "
+                f"min(group_size={group}, batch)={min(group, size)}; received "
+                f"batch_sizes[{stage.resolution}]={size}."
+            )
+    check_fades(schedule)
+    return schedule

@@ -40,7 +40,7 @@ class ProgressiveProgress(keras.callbacks.Callback):
         self.interval = float(interval)
         self.stream = stream
         self._start: tuple[float, int] | None = None
-        self._last = (-math.inf, None)
+        self._last: tuple[float, int | None] = (-math.inf, None)
 
     def _out(self):
         return self.stream or sys.stdout

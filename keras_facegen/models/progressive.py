@@ -14,13 +14,11 @@ counters, callbacks, the per-backend ``_minimize``) is inherited unchanged; this
   compiles a new train function (expected); the per-step path does not recompile.
 
 ``StagedNetwork``, ``Phase``, ``phases`` and ``ProgressiveProgress`` live in their own modules
-(:mod:`~keras_facegen.models.staged`, :mod:`~keras_facegen.models.phases`,
-:mod:`~keras_facegen.models.progress`) and are importable from here as before.
+(``staged``, ``phases``, ``progress``) and are importable from here as before.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -30,13 +28,25 @@ import numpy as np
 from keras import ops
 
 from keras_facegen import losses as facegen_losses
-from keras_facegen.data.batches import ShuffledBatches
 from keras_facegen.losses.base import TermInputs
 from keras_facegen.models.gan import GAN
-from keras_facegen.models.phases import Phase, check_fades, phases
+from keras_facegen.models.phases import Phase, phases, resolve_schedule
 from keras_facegen.models.progress import ProgressiveProgress
 from keras_facegen.models.schedule import ProgressiveSchedule, Stage, steps_until
-from keras_facegen.models.staged import StagedNetwork
+from keras_facegen.models.stage_io import (
+    CountedBatches,
+    check_training_images,
+    full_resolution_inputs,
+    stage_reals,
+)
+from keras_facegen.models.stage_optimizers import (
+    check_rescalable,
+    learning_rate_of,
+    progressive_adam,
+    reset_optimizer,
+    stage_learning_rate,
+)
+from keras_facegen.models.staged import StagedNetwork, staged_pair
 
 __all__ = ["Phase", "ProgressiveGAN", "ProgressiveProgress", "StagedNetwork", "phases"]
 
@@ -123,51 +133,8 @@ class ProgressiveGAN(GAN):
         ema_warmup: bool = True,
         **kwargs: Any,
     ) -> None:
-        for argument, value in (("generator", generator), ("discriminator", discriminator)):
-            if not isinstance(value, keras.Model):
-                raise ValueError(
-                    f"Expected `{argument}` to be a keras.Model from pggan_{argument}; "
-                    f"received {argument}={value!r}."
-                )
-        generator = generator if isinstance(generator, StagedNetwork) else StagedNetwork(generator)
-        discriminator = (
-            discriminator
-            if isinstance(discriminator, StagedNetwork)
-            else StagedNetwork(discriminator)
-        )
-        if generator.resolutions != discriminator.resolutions:
-            raise ValueError(
-                "The generator and the discriminator must have the same resolution; received "
-                f"generator resolution {generator.resolutions[-1]} and discriminator "
-                f"resolution {discriminator.resolutions[-1]}."
-            )
-        resolution = generator.resolutions[-1]
-        if schedule is None:
-            schedule = ProgressiveSchedule(resolution)
-        elif isinstance(schedule, Mapping):
-            schedule = ProgressiveSchedule.from_config(schedule)
-        if not isinstance(schedule, ProgressiveSchedule):
-            raise ValueError(
-                "Expected `schedule` to be a ProgressiveSchedule or its config dict; received "
-                f"schedule={schedule!r}."
-            )
-        if schedule.resolution != resolution:
-            raise ValueError(
-                f"The schedule grows to {schedule.resolution}x{schedule.resolution} but the "
-                f"networks are {resolution}x{resolution}; received schedule.resolution="
-                f"{schedule.resolution}."
-            )
-        group = _mbstd_group(discriminator.network)
-        for stage in schedule.stages:
-            size = stage.batch_size
-            if group and size % min(group, size):
-                raise ValueError(
-                    f"The {stage.resolution}x{stage.resolution} batch size {size} is not "
-                    f"divisible by the discriminator's minibatch-stddev group "
-                    f"min(group_size={group}, batch)={min(group, size)}; received "
-                    f"batch_sizes[{stage.resolution}]={size}."
-                )
-        check_fades(schedule)
+        generator, discriminator = staged_pair(generator, discriminator)
+        schedule = resolve_schedule(schedule, generator.resolutions[-1], discriminator.network)
         if penalties is None:
             penalties = [facegen_losses.GradientPenalty(10.0), facegen_losses.Drift(0.001)]
         kwargs.pop("latent_dim", None)  # always the generator's (from_config passes it)
@@ -272,8 +239,8 @@ class ProgressiveGAN(GAN):
     def stage_images(self, images: Any, alpha: Any) -> Any:
         """Real images as the current stage shows them to the discriminator.
 
-        Average-pooled to the stage's resolution, then, if the stage fades in,
-        ``lerp(upsample(avgpool2(x)), x, alpha)`` (the reference's ``process_reals``).
+        See :func:`~keras_facegen.models.stage_io.stage_reals` (the reference's
+        ``process_reals``).
 
         Args:
             images: ``(N, S, S, C)``, ``S`` a power-of-two multiple of the target resolution.
@@ -282,53 +249,14 @@ class ProgressiveGAN(GAN):
         Returns:
             Float32 images ``(N, r, r, C)``, ``r`` the stage's resolution.
         """
-        images = ops.cast(images, "float32")
-        size = int(images.shape[1])
-        factor = size // self._stage.resolution
-        if factor > 1:
-            images = ops.average_pool(images, factor, factor, padding="valid")
-        if self._stage.fade_images:
-            low = ops.average_pool(images, 2, 2, padding="valid")
-            low = ops.repeat(ops.repeat(low, 2, axis=1), 2, axis=2)
-            images = low + ops.cast(alpha, "float32") * (images - low)
-        return images
+        return stage_reals(images, self._stage, alpha)
 
     def _evaluate_terms(self, terms: Sequence[Any], inputs: TermInputs) -> dict[str, Any]:
         if inputs.discriminator is not None and terms:
-            inputs = self._full_resolution_inputs(inputs)
+            inputs = full_resolution_inputs(
+                inputs, self._stage.resolution, self.schedule.resolution
+            )
         return super()._evaluate_terms(terms, inputs)
-
-    def _full_resolution_inputs(self, inputs: TermInputs) -> TermInputs:
-        """The discriminator terms' inputs as the reference measures them.
-
-        The reference trains every stage on full-resolution images (reals and fakes
-        nearest-upsampled from the stage's resolution) and a critic that average-pools them
-        back, so its input-gradient penalties differentiate with respect to the full-resolution
-        image. The same here: the terms see the batches upsampled to the target resolution and
-        a critic that pools them to the stage's (exactly the stage's critic on the stage's
-        images), so a penalty's value does not jump when the network grows.
-        """
-        factor = self.schedule.resolution // self._stage.resolution
-        if factor == 1:
-            return inputs
-        size = self._stage.resolution
-        critic = inputs.discriminator
-
-        def upsample(images: Any) -> Any:
-            images = ops.cast(images, "float32")
-            return ops.repeat(ops.repeat(images, factor, axis=1), factor, axis=2)
-
-        def full_resolution_critic(images: Any) -> Any:
-            channels = int(images.shape[-1])
-            blocks = ops.reshape(images, (-1, size, factor, size, factor, channels))
-            return critic(ops.mean(blocks, axis=(2, 4)))
-
-        return dataclasses.replace(
-            inputs,
-            real_images=upsample(inputs.real_images),
-            fake_images=upsample(inputs.fake_images),
-            discriminator=full_resolution_critic,
-        )
 
     def _gan_train_step(self, data: Any) -> dict[str, Any]:
         logs = super()._gan_train_step(data)
@@ -345,9 +273,12 @@ class ProgressiveGAN(GAN):
 
     def compile(
         self,
-        generator_optimizer: Any = None,
-        discriminator_optimizer: Any = None,
-        **kwargs: Any,
+        generator_optimizer: keras.optimizers.Optimizer | str | dict | None = None,
+        discriminator_optimizer: keras.optimizers.Optimizer | str | dict | None = None,
+        jit_compile: bool | str = "auto",
+        run_eagerly: bool = False,
+        steps_per_execution: int = 1,
+        auto_scale_loss: bool = True,
     ) -> None:
         """Compiles with the paper's optimizers unless others are given.
 
@@ -365,36 +296,36 @@ class ProgressiveGAN(GAN):
             generator_optimizer: Default ``Adam(lr, beta_1=0, beta_2=0.99, epsilon=1e-8)``
                 with the schedule's learning rate (set per stage by ``fit``).
             discriminator_optimizer: The same default.
-            **kwargs: :meth:`~keras_facegen.models.GAN.compile` arguments.
+            jit_compile: As :meth:`~keras_facegen.models.GAN.compile`.
+            run_eagerly: As :meth:`~keras_facegen.models.GAN.compile`.
+            steps_per_execution: As :meth:`~keras_facegen.models.GAN.compile`.
+            auto_scale_loss: As :meth:`~keras_facegen.models.GAN.compile`.
 
         Raises:
             ValueError: If an optimizer runs on a ``LearningRateSchedule`` while the
                 schedule gives a stage a rate other than its base ``learning_rate``.
         """
-        base_rates = kwargs.pop("_base_rates", None)
-        given = (generator_optimizer, discriminator_optimizer)
+        given = {"generator": generator_optimizer, "discriminator": discriminator_optimizer}
+        for player, optimizer in given.items():
+            if optimizer is not None and not isinstance(optimizer, (str, dict)):
+                check_rescalable(player, optimizer, self.schedule)
         super().compile(
             generator_optimizer=generator_optimizer or self.default_optimizer(),
             discriminator_optimizer=discriminator_optimizer or self.default_optimizer(),
-            **kwargs,
+            jit_compile=jit_compile,
+            run_eagerly=run_eagerly,
+            steps_per_execution=steps_per_execution,
+            auto_scale_loss=auto_scale_loss,
         )
-        if base_rates is None:
-            base_rates = [
-                None if option is None else _rate_of(optimizer)
-                for option, optimizer in zip(given, self._optimizers())
-            ]
-        self._base_rates = (base_rates[0], base_rates[1])
-        self._gan_compile_config = {**self._gan_compile_config, "_base_rates": base_rates}
-        scaled = [s for s in self.schedule.stages if s.learning_rate != self.schedule.learning_rate]
-        for player, optimizer, base in zip(("generator", "discriminator"), given, base_rates):
-            if optimizer is not None and base is None and scaled:
-                raise ValueError(
-                    f"The {player} optimizer runs on a LearningRateSchedule, which ProgressiveGAN"
-                    f" cannot scale to the {scaled[0].resolution}x{scaled[0].resolution} stage's "
-                    f"rate {scaled[0].learning_rate} (the schedule's base learning_rate is "
-                    f"{self.schedule.learning_rate}); received {player}_optimizer={optimizer!r}. "
-                    "Give it a float learning rate, or give every stage the base rate."
-                )
+        g, d = (
+            None if option is None else learning_rate_of(optimizer)
+            for option, optimizer in zip(given.values(), self._optimizers())
+        )
+        self._keep_base_rates(g, d)
+
+    def _keep_base_rates(self, generator: float | None, discriminator: float | None) -> None:
+        self._base_rates = (generator, discriminator)
+        self._gan_compile_config["base_learning_rates"] = [generator, discriminator]
 
     def compile_from_config(self, config: Mapping[str, Any]) -> None:
         """Compiles from :meth:`get_compile_config`'s output (used when loading).
@@ -403,13 +334,11 @@ class ProgressiveGAN(GAN):
             config: The saved compile arguments, with each player's own base rate.
         """
         config = dict(config)
-        base_rates = config.pop("_base_rates", None)
-        for key in ("generator_optimizer", "discriminator_optimizer"):
-            config[key] = keras.optimizers.deserialize(config[key])
+        base_rates = config.pop("base_learning_rates", None)
+        super().compile_from_config(config)
         if base_rates is not None:
             # The saved optimizers are the players' own; which rate each follows is saved.
-            config["_base_rates"] = base_rates
-        self.compile(**config)
+            self._keep_base_rates(base_rates[0], base_rates[1])
 
     def default_optimizer(self) -> keras.optimizers.Optimizer:
         """``Adam(learning_rate, beta_1=0, beta_2=0.99, epsilon=1e-8)`` (Karras et al.).
@@ -417,25 +346,10 @@ class ProgressiveGAN(GAN):
         Returns:
             A new optimizer with the first stage's learning rate.
         """
-        return keras.optimizers.Adam(
-            learning_rate=self.schedule.stages[0].learning_rate,
-            beta_1=0.0,
-            beta_2=0.99,
-            epsilon=1e-8,
-        )
+        return progressive_adam(self.schedule.stages[0].learning_rate)
 
     def _optimizers(self) -> list[Any]:
-        return [
-            getattr(optimizer, "inner_optimizer", optimizer)
-            for optimizer in (self.generator_optimizer, self.discriminator_optimizer)
-        ]
-
-    def _reset_optimizers(self) -> None:
-        for optimizer in self._optimizers():
-            rate = getattr(optimizer, "_learning_rate", None)
-            for variable in optimizer.variables:
-                if variable is not rate:
-                    variable.assign(ops.zeros(variable.shape, variable.dtype))
+        return [self.generator_optimizer, self.discriminator_optimizer]
 
     def stage_learning_rates(self, stage: Stage) -> tuple[float | None, float | None]:
         """The generator's and the discriminator's learning rate during ``stage``.
@@ -449,21 +363,20 @@ class ProgressiveGAN(GAN):
             one given to :meth:`compile`, ``None`` for one left as it is (a
             ``LearningRateSchedule``).
         """
-        factor = stage.learning_rate / self.schedule.learning_rate
-        rates = []
-        for base, optimizer in zip(self._base_rates, self._optimizers()):
-            if base is not None:
-                rates.append(base * factor)
-            elif _rate_of(optimizer) is None:
-                rates.append(None)
-            else:
-                rates.append(stage.learning_rate)
-        return rates[0], rates[1]
+        g, d = (
+            stage_learning_rate(optimizer, base, stage, self.schedule)
+            for optimizer, base in zip(self._optimizers(), self._base_rates)
+        )
+        return g, d
 
-    def _set_learning_rates(self, stage: Stage) -> None:
-        for optimizer, rate in zip(self._optimizers(), self.stage_learning_rates(stage)):
+    def _start_phase(self, stage: Stage) -> None:
+        """Fresh Adam moments (``reset_optimizers``) and the stage's learning rates."""
+        rates = self.stage_learning_rates(stage)
+        for optimizer, rate in zip(self._optimizers(), rates):
+            if self.reset_optimizers:
+                reset_optimizer(optimizer)
             if rate is not None:
-                optimizer.learning_rate = rate
+                getattr(optimizer, "inner_optimizer", optimizer).learning_rate = rate
 
     # === Training ===
 
@@ -512,7 +425,8 @@ class ProgressiveGAN(GAN):
             )
         if self.generator_optimizer is None:
             raise ValueError("Call compile() before fit().")
-        images = self._check_images(x)
+        channels = int(self.discriminator.network.input_shape[-1])
+        images = check_training_images(x, self.schedule.resolution, channels)
         until = self.schedule.total_images if until is None else int(until)
         callbacks = list(callbacks or [])
         if verbose and verbose != 0:
@@ -530,9 +444,7 @@ class ProgressiveGAN(GAN):
             self._check_phase_position(phase, seen)
             self._set_stage(phase.stage, alpha=self.schedule(seen).alpha)
             if seen == phase.first:
-                if self.reset_optimizers:
-                    self._reset_optimizers()
-                self._set_learning_rates(phase.stage)
+                self._start_phase(phase.stage)
             steps = steps_until(min(phase.end, until), seen, phase.stage.batch_size)
             for key, values in self._fit_phase(
                 images, phase, seen, steps, steps_per_epoch, callbacks, data_seed
@@ -570,7 +482,7 @@ class ProgressiveGAN(GAN):
                 continue
             # Served at the stage's resolution (2x2 box filter per halving; a cache reads its
             # stored level): only r x r images travel to the train step.
-            batches = _CountedBatches(
+            batches = CountedBatches(
                 epoch_steps * epochs,
                 images,
                 stage.batch_size,
@@ -597,28 +509,6 @@ class ProgressiveGAN(GAN):
             for key, values in fitted.history.items():
                 history.setdefault(key, []).extend(float(v) for v in values)
         return history
-
-    def _check_images(self, x: Any) -> Any:
-        # Arrays on disk (an image cache, a memmap) are kept as they are, never loaded whole.
-        images = x if hasattr(x, "shape") and hasattr(x, "__getitem__") else np.asarray(x)
-        target = self.schedule.resolution
-        shape = tuple(images.shape)
-        if len(shape) != 4 or shape[1] != shape[2]:
-            raise ValueError(f"Expected images of shape (N, S, S, C); received x of shape {shape}.")
-        size = int(shape[1])
-        factor = size // target
-        if size < target or size % target or factor & (factor - 1):
-            raise ValueError(
-                f"The images are {size}x{size}; the GAN grows to {target}x{target}, so it needs "
-                f"images of {target}x{target} (or a power-of-two multiple, average-pooled). "
-                f"Received x of shape {shape}."
-            )
-        channels = int(self.discriminator.network.input_shape[-1])
-        if shape[-1] != channels:
-            raise ValueError(
-                f"Expected images with {channels} channels; received x of shape {shape}."
-            )
-        return images
 
     # === Inference ===
 
@@ -707,43 +597,3 @@ class ProgressiveGAN(GAN):
             "schedule": self.schedule.get_config(),
             "reset_optimizers": self.reset_optimizers,
         }
-
-
-class _CountedBatches(ShuffledBatches):
-    """``ShuffledBatches`` that ends after ``count`` batches.
-
-    With ``steps_per_execution > 1`` Keras pulls that many batches per compiled call and stops
-    early only when the data runs out; an endless stream would run extra steps past a phase's
-    end (or past ``until``).
-    """
-
-    def __init__(self, count: int, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.count = int(count)
-
-    @property
-    def num_batches(self) -> int:
-        """The number of batches this ``fit`` call may use."""
-        return self.count
-
-    def __getitem__(self, index: int) -> Any:
-        if index >= self.count:
-            raise IndexError(f"batch index {index} is past the {self.count} batches of this run.")
-        return super().__getitem__(index)
-
-
-def _rate_of(optimizer: Any) -> float | None:
-    """An optimizer's float learning rate, or ``None`` if it runs on a schedule."""
-    optimizer = getattr(optimizer, "inner_optimizer", optimizer)
-    if isinstance(
-        getattr(optimizer, "_learning_rate", None), keras.optimizers.schedules.LearningRateSchedule
-    ):
-        return None
-    return float(np.asarray(ops.convert_to_numpy(optimizer.learning_rate)))
-
-
-def _mbstd_group(discriminator: keras.Model) -> int | None:
-    try:
-        return int(discriminator.get_layer("d_4x4_minibatch_stddev").group_size)
-    except ValueError:
-        return None

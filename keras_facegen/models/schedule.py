@@ -200,9 +200,10 @@ class ProgressiveSchedule:
                     "batch_sizes must map resolutions to positive integers; received "
                     f"batch_sizes[{res}]={size!r}."
                 )
-        for res, rate in [(None, self.learning_rate), *learning_rates.items()]:
+        rates: list[tuple[int | None, Any]] = [(None, self.learning_rate)]
+        for stage_res, rate in [*rates, *learning_rates.items()]:
             if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
-                name = "learning_rate" if res is None else f"learning_rates[{res}]"
+                name = "learning_rate" if stage_res is None else f"learning_rates[{stage_res}]"
                 raise ValueError(f"{name} must be a positive number; received {name}={rate!r}.")
         unknown = sorted((set(batch_sizes) | set(learning_rates)) - set(resolutions))
         if unknown:

@@ -15,7 +15,7 @@ import keras
 
 from keras_facegen.models.pggan import fade_layers, pggan_resolutions, pggan_stage
 
-__all__ = ["StagedNetwork"]
+__all__ = ["StagedNetwork", "staged_pair"]
 
 
 class _StageViews:
@@ -126,3 +126,33 @@ class StagedNetwork(keras.Model):
         config = dict(config)
         config["network"] = keras.saving.deserialize_keras_object(config["network"])
         return cls(**config)
+
+
+def staged_pair(generator: Any, discriminator: Any) -> tuple[StagedNetwork, StagedNetwork]:
+    """Wraps a progressive generator and discriminator (or keeps them if already staged).
+
+    Args:
+        generator: A :func:`~keras_facegen.models.pggan_generator` or a ``StagedNetwork``.
+        discriminator: The matching discriminator.
+
+    Returns:
+        ``(generator, discriminator)`` as ``StagedNetwork`` objects.
+
+    Raises:
+        ValueError: If either is not a Keras model or their resolutions differ.
+    """
+    for argument, value in (("generator", generator), ("discriminator", discriminator)):
+        if not isinstance(value, keras.Model):
+            raise ValueError(
+                f"Expected `{argument}` to be a keras.Model from pggan_{argument}; "
+                f"received {argument}={value!r}."
+            )
+    g = generator if isinstance(generator, StagedNetwork) else StagedNetwork(generator)
+    d = discriminator if isinstance(discriminator, StagedNetwork) else StagedNetwork(discriminator)
+    if g.resolutions != d.resolutions:
+        raise ValueError(
+            "The generator and the discriminator must have the same resolution; received "
+            f"generator resolution {g.resolutions[-1]} and discriminator resolution "
+            f"{d.resolutions[-1]}."
+        )
+    return g, d

@@ -147,3 +147,16 @@ def test_bad_inputs_give_clear_errors(faces):
         sliced_wasserstein_distance(real, other, num_projections=0)
     with pytest.raises(ValueError, match=r"seed must be None or an int"):
         sliced_wasserstein_distance(real, other, seed=-1, **FAST)
+
+
+def test_each_channel_is_normalized_on_its_own(faces):
+    # Channels of very different scales in both sets (one 100x, one 0.01x): per-channel
+    # normalization (the reference's `finalize_descriptors`, statistics over all axes but the
+    # channel) makes every level's distance the same as for the unscaled images; one
+    # normalization over all channels would let the large channel drown the others.
+    real, other = faces
+    scale = np.array([100.0, 1.0, 0.01], "float32")
+    plain = sliced_wasserstein_distance(real, other, **FAST)
+    scaled = sliced_wasserstein_distance(real * scale, other * scale, **FAST)
+    for res in plain.per_level:
+        assert scaled.per_level[res] == pytest.approx(plain.per_level[res], rel=1e-3)
