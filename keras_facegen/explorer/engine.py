@@ -524,6 +524,7 @@ class FaceEngine:
             "max_batch": self.max_batch,
             "max_morph_steps": self.max_morph_steps,
             "max_rank_samples": self.max_rank_samples,
+            "max_seed": MAX_SEED,
             "morph_methods": [m for m in MORPH_METHODS if m != "line" or self.mode == "latent"],
             "default_morph_method": "line" if self.mode == "latent" else "slerp",
         }

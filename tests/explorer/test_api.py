@@ -48,6 +48,7 @@ def test_info(client):
     assert info["code_length"] == 32
     assert info["has_discriminator"] is True
     assert info["default_morph_method"] == "line"
+    assert info["max_seed"] == 2**32 - 1
 
 
 def test_generate_code_is_the_decoded_latent(client, models):
@@ -145,6 +146,9 @@ def test_page_and_static_files(client):
     for name, kind in (("app.js", "javascript"), ("style.css", "css")):
         response = client.get(f"/static/{name}")
         assert response.status_code == 200 and kind in response.headers["content-type"]
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert Image.open(io.BytesIO(icon.content)).format == "ICO"
 
 
 BAD_BODIES = [
