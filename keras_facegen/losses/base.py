@@ -23,6 +23,7 @@ from typing import Any, Literal
 import keras
 from keras import ops
 
+#: Which network a loss term trains: ``"discriminator"`` or ``"generator"``.
 TermKind = Literal["discriminator", "generator"]
 
 
