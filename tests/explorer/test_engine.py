@@ -133,6 +133,8 @@ def test_worker_survives_a_cancelled_request():
     later = batched.submit(np.full((1, 4), 3, np.float32))
     np.testing.assert_array_equal(later[0].result(timeout=10), 3)
     batched.close()
+    # The cancelled latents never reached the model.
+    assert [float(b[0, 0]) for b in generator.batches] == [1.0, 3.0]
 
 
 class PoisonedGenerator(GatedGenerator):

@@ -13,6 +13,7 @@ from PIL import Image
 httpx = pytest.importorskip("httpx")
 
 from keras_facegen.explorer import create_app  # noqa: E402
+from keras_facegen.explorer.app import INTERNAL_ERROR  # noqa: E402
 from keras_facegen.explorer.engine import MAX_SEED  # noqa: E402
 
 LATENT_DIM = 16
@@ -23,7 +24,7 @@ class FaultyGenerator:
     """z -> 4x4 images of z[:, 0]; latents with z[1] == 0.5 hold the worker until released.
 
     ``z[2] == 0.75`` makes the model raise an error naming :data:`SECRET`; ``z[2] == -0.75``
-    makes it return NaN for that latent's image.
+    or ``z[3] == -1`` (code byte ``00``) makes it return NaN for that latent's image.
     """
 
     latent_dim = LATENT_DIM
@@ -43,7 +44,7 @@ class FaultyGenerator:
         if np.any(z[:, 2] == 0.75):
             raise OSError(f"cannot read weights from {SECRET}")
         images = np.broadcast_to(z[:, :1, None, None], (len(z), 4, 4, 3)).copy()
-        images[z[:, 2] == -0.75] = np.nan
+        images[(z[:, 2] == -0.75) | (z[:, 3] == -1)] = np.nan
         return images
 
 
@@ -78,13 +79,27 @@ def test_server_faults_are_500_with_a_generic_message(faulty, body, caplog):
     with caplog.at_level(logging.ERROR, logger="keras_facegen.explorer"):
         response = http.post("/api/generate", json=body)
     assert response.status_code == 500
-    assert response.json() == {
-        "detail": "Internal server error: the model failed on this request; see the server's log."
-    }
+    assert response.json() == {"detail": INTERNAL_ERROR}
+    assert INTERNAL_ERROR == (
+        "Internal server error: the model failed on this request; see the server's log."
+    )
     assert SECRET not in response.text and "NaN" not in response.text
     # The details are in the server's log.
     assert SECRET in caplog.text or "non-finite" in caplog.text
     assert http.post("/api/generate", json={"z": latent_with(z0=0.2)}).status_code == 200
+
+
+def test_nan_in_a_morph_or_a_ranking_is_a_server_fault(faulty):
+    generator, _, _, http = faulty
+    generator.release.set()
+    centre, poisoned = "80" * LATENT_DIM, "80" * 3 + "00" + "80" * (LATENT_DIM - 4)
+    body = {"from": centre, "to": poisoned, "steps": 3, "method": "lerp"}
+    morph = http.post("/api/morph", json=body)
+    assert morph.status_code == 500, morph.text  # not 422: the request was valid
+    assert morph.json() == {"detail": INTERNAL_ERROR}
+    body["to"] = "90" * LATENT_DIM
+    fine = http.post("/api/morph", json=body)
+    assert fine.status_code == 200
 
 
 @pytest.mark.parametrize("poison", [0.75, -0.75], ids=["raises", "nan"])
