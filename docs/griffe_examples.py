@@ -29,6 +29,7 @@ It also fixes three things Griffe reads differently from Python:
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -133,10 +134,8 @@ def _show_shadowed_functions(package: griffe.Module) -> None:
             # Aliases into the submodule are resolved now, while its path still leads to it.
             for alias in aliases:
                 if alias.target_path.startswith(member.path + "."):
-                    try:
+                    with contextlib.suppress(griffe.AliasResolutionError, griffe.CyclicAliasError):
                         alias.final_target  # noqa: B018  (resolves and caches the target)
-                    except (griffe.AliasResolutionError, griffe.CyclicAliasError):
-                        pass
             shadowing = griffe.Alias(name, member.members[name], parent=module)
             module.members[name] = shadowing
 
