@@ -166,7 +166,7 @@ def _check_member_lists(package: griffe.Module) -> None:
     block = re.compile(r"^::: ([\w.]+)\n((?:[ \t]+.*\n)*)", re.MULTILINE)
     for page in sorted(_API_PAGES.glob("*.md")):
         for identifier, options in block.findall(page.read_text()):
-            names = re.search(r"members:\s*\[([^\]]*)\]", options)
+            names = re.search(r"(?<![\w])members:\s*\[([^\]]*)\]", options)
             if names:
                 found = {n.strip().strip("\"'") for n in names.group(1).split(",") if n.strip()}
                 listed.setdefault(identifier, set()).update(found)
