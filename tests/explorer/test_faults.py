@@ -184,3 +184,43 @@ def test_ranked_seeds_in_directions_mode_are_api_seeds(make_generator, run_serve
             shown = http.post("/api/generate", json={"code": entry["code"], "seed": entry["seed"]})
             assert shown.status_code == 200, shown.text
             assert entry["image"].endswith(__import__("base64").b64encode(shown.content).decode())
+
+
+def test_serve_accepts_the_host_it_binds(tmp_path):
+    """``serve(app, host=...)`` adds the bound address to the accepted Host names."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.2", 0))
+        port = sock.getsockname()[1]
+    script = (
+        "from keras_facegen.explorer import load_explorer_app, serve\n"
+        f"serve(load_explorer_app('face64_synthetic'), host='127.0.0.2', port={port},"
+        " log_level='warning')\n"
+    )
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.2:{port}/api/info"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, process.stderr.read().decode()
+            try:
+                answer = httpx.get(url, timeout=2)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "serve did not answer"
+                time.sleep(0.2)
+        assert answer.status_code == 200  # Host: 127.0.0.2:port, the address it was started for
+        assert answer.json()["name"] == "face64_synthetic"
+        assert httpx.get(url, headers={"host": "localhost"}, timeout=5).status_code == 200
+        assert httpx.get(url, headers={"host": "evil.example"}, timeout=5).status_code == 400
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
