@@ -23,6 +23,7 @@ from typing import Any, Literal, TypeVar
 import keras
 from keras import ops
 
+#: Which network a loss term trains: ``"discriminator"`` or ``"generator"``.
 TermKind = Literal["discriminator", "generator"]
 _Loss = TypeVar("_Loss", bound="AdversarialLoss")
 _Term = TypeVar("_Term", bound="Term")
