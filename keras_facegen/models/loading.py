@@ -147,7 +147,6 @@ def _load(model: str | os.PathLike, argument: str, role: _Role) -> keras.Model:
 
 def _load_file(path: Path, argument: str, expected: str) -> keras.Model:
     import keras_facegen.layers  # noqa: F401  (registers the custom layers for loading)
-    import keras_facegen.models  # noqa: F401
 
     if not path.is_file():
         what = "a folder" if path.is_dir() else "no model file"
