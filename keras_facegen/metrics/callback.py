@@ -21,10 +21,32 @@ from keras_facegen.metrics.frechet import extract_features, frechet_distance, ke
 from keras_facegen.metrics.ms_ssim import mean_ms_ssim
 from keras_facegen.metrics.swd import sliced_wasserstein_distance
 
-__all__ = ["EvaluateQuality", "METRIC_NAMES"]
+__all__ = ["EvaluateQuality", "METRIC_NAMES", "RESOLUTION_MODES"]
 
 #: Metrics :class:`EvaluateQuality` knows, and what they log.
 METRIC_NAMES = ("swd", "ms_ssim", "fid", "kid")
+#: Where :class:`EvaluateQuality` compares a generator with smaller images than the reals.
+RESOLUTION_MODES = ("full", "stage")
+#: The smallest images MS-SSIM's five scales take.
+_MS_SSIM_MIN_SIZE = 16
+
+
+def _resize_to(images: np.ndarray, size: int, argument: str) -> np.ndarray:
+    """Nearest-upsamples or average-pools square images by a power-of-two factor."""
+    current = int(images.shape[1])
+    if current == size:
+        return images
+    big, small = max(current, size), min(current, size)
+    factor = big // small
+    if big % small or factor & (factor - 1):
+        raise ValueError(
+            f"EvaluateQuality compares {argument} of {current}x{current} with {size}x{size} "
+            "images only by a power-of-two factor."
+        )
+    if current < size:
+        return images.repeat(factor, axis=1).repeat(factor, axis=2)
+    n, _, _, c = images.shape
+    return images.reshape(n, size, factor, size, factor, c).mean(axis=(2, 4), dtype=np.float32)
 
 
 def _step_of(model: Any) -> int | None:
@@ -47,7 +69,9 @@ class EvaluateQuality(keras.callbacks.Callback):
     * ``"swd"``: :func:`~keras_facegen.metrics.sliced_wasserstein_distance`; logs
       ``swd_<resolution>`` per pyramid level and ``swd`` (their mean), x1e3.
     * ``"ms_ssim"``: :func:`~keras_facegen.metrics.mean_ms_ssim` of the generated images
-      (diversity; lower is more varied); logs ``ms_ssim``.
+      (diversity; lower is more varied); logs ``ms_ssim``. Like ``tf.image.ssim_multiscale``
+      it clips negative terms at 0 and averages over colour channels, unlike the MS-SSIM
+      script the Progressive GAN paper used: compare it with figures from this library only.
     * ``"fid"`` / ``"kid"``: Fréchet / kernel distance on ``feature_extractor`` features; logs
       ``fid`` / ``kid``.
 
@@ -56,6 +80,15 @@ class EvaluateQuality(keras.callbacks.Callback):
     (the latest figures), so ``fit(...).history`` has them too. The step is the GAN's own
     counter (``iterations``, continuing across resumed runs) when it has one, else the
     batches this callback has seen.
+
+    A generator whose images are smaller than the reals (a
+    :class:`~keras_facegen.models.ProgressiveGAN` before its last stage) is compared at
+    ``resolution="full"`` (default) by nearest-upsampling its images to the reals' size, as the
+    reference's snapshots do (the figures keep their names); at ``resolution="stage"`` the reals
+    are average-pooled to the generated size instead and every name gets ``_stage``
+    (``swd_stage``, ``swd_stage_16``, ``ms_ssim_stage``, ...). A metric that needs larger
+    images than a stage has (SWD: ``smallest_level``, 16 by default; MS-SSIM: 16) skips that
+    stage, with one printed line. Rows of a smaller generator also record ``resolution``.
 
     Args:
         real_images: Held-out real images ``(N, H, W, C)`` in [-1, 1] (not the training set).
@@ -74,10 +107,12 @@ class EvaluateQuality(keras.callbacks.Callback):
         ms_ssim_pairs: Pairs for ``"ms_ssim"``.
         evaluate_at_end: Also evaluate when training ends (if the last step was not measured).
         verbose: Print one line per evaluation.
+        resolution: ``"full"`` (upsample smaller generated images to the reals' size) or
+            ``"stage"`` (pool the reals to the generated size).
 
     Raises:
-        ValueError: On unknown metrics, a bad interval or count, NaN in the real images, or
-            ``"fid"`` / ``"kid"`` without a feature extractor.
+        ValueError: On unknown metrics, a bad interval or count, NaN in the real images,
+            ``"fid"`` / ``"kid"`` without a feature extractor, or an unknown ``resolution``.
 
     Example:
         >>> from keras_facegen.data import synthetic_faces
@@ -102,8 +137,14 @@ class EvaluateQuality(keras.callbacks.Callback):
         ms_ssim_pairs: int = 200,
         evaluate_at_end: bool = True,
         verbose: int = 0,
+        resolution: str = "full",
     ) -> None:
         super().__init__()
+        if resolution not in RESOLUTION_MODES:
+            raise ValueError(
+                f"resolution must be one of {RESOLUTION_MODES}; received resolution={resolution!r}."
+            )
+        self.resolution = resolution
         if isinstance(metrics, str):
             metrics = (metrics,)
         metrics = tuple(metrics)
@@ -138,8 +179,10 @@ class EvaluateQuality(keras.callbacks.Callback):
         self.evaluate_at_end = bool(evaluate_at_end)
         self.verbose = int(verbose)
         self.history: list[dict[str, float]] = []
+        #: ``(metric, size)`` pairs skipped because the images were too small.
+        self.skipped: list[tuple[str, int]] = []
         self._latents: np.ndarray | None = None
-        self._real_features: np.ndarray | None = None
+        self._real_features: dict[int, np.ndarray] = {}
         self._batches = 0
         self._start = 0
         self._last_step: int | None = None
@@ -176,7 +219,8 @@ class EvaluateQuality(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         """Puts the latest figures into the epoch's logs (and so into ``History``)."""
         if logs is not None and self.history:
-            logs.update({k: v for k, v in self.history[-1].items() if k not in ("step", "seconds")})
+            skip = ("step", "seconds", "resolution")
+            logs.update({k: v for k, v in self.history[-1].items() if k not in skip})
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         """Evaluates the final state unless the last step was just measured."""
@@ -204,28 +248,58 @@ class EvaluateQuality(keras.callbacks.Callback):
         """The configured metrics of generated images against the real set.
 
         Args:
-            fake: ``(num_images, H, W, C)`` generated images.
+            fake: ``(num_images, h, w, C)`` generated images; ``h`` may be smaller than the
+                reals' by a power-of-two factor (see ``resolution``).
 
         Returns:
-            ``{name: value}`` for every logged figure.
+            ``{name: value}`` for every logged figure (skipped metrics left out).
         """
+        fake = np.asarray(fake, dtype=np.float32)
+        size = int(fake.shape[1])
+        real = self.real_images
+        suffix = ""
+        if self.resolution == "full":
+            fake = _resize_to(fake, int(real.shape[1]), "generated images")
+        else:
+            real = _resize_to(real, size, "real images")
+            suffix = "_stage"
         figures: dict[str, float] = {}
-        if "swd" in self.metrics:
-            result = sliced_wasserstein_distance(
-                self.real_images, fake, seed=self.seed, **self.swd_kwargs
+        if "swd" in self.metrics and self._fits("swd", fake):
+            result = sliced_wasserstein_distance(real, fake, seed=self.seed, **self.swd_kwargs)
+            figures.update(result.as_dict("swd" + suffix))
+        if "ms_ssim" in self.metrics and self._fits("ms_ssim", fake):
+            figures["ms_ssim" + suffix] = mean_ms_ssim(
+                fake, num_pairs=self.ms_ssim_pairs, seed=self.seed
             )
-            figures.update(result.as_dict("swd"))
-        if "ms_ssim" in self.metrics:
-            figures["ms_ssim"] = mean_ms_ssim(fake, num_pairs=self.ms_ssim_pairs, seed=self.seed)
         if {"fid", "kid"} & set(self.metrics):
-            if self._real_features is None:
-                self._real_features = extract_features(self.feature_extractor, self.real_images)
+            key = int(real.shape[1])
+            if key not in self._real_features:
+                self._real_features[key] = extract_features(self.feature_extractor, real)
             fake_features = extract_features(self.feature_extractor, fake)
             if "fid" in self.metrics:
-                figures["fid"] = frechet_distance(self._real_features, fake_features)
+                figures["fid" + suffix] = frechet_distance(self._real_features[key], fake_features)
             if "kid" in self.metrics:
-                figures["kid"] = kernel_distance(self._real_features, fake_features, seed=self.seed)
+                figures["kid" + suffix] = kernel_distance(
+                    self._real_features[key], fake_features, seed=self.seed
+                )
         return figures
+
+    def _fits(self, metric: str, images: np.ndarray) -> bool:
+        """Whether ``metric`` can measure images of this size; prints one line per skip."""
+        if metric == "swd":
+            needed = int(self.swd_kwargs.get("smallest_level", 16))
+        else:
+            needed = _MS_SSIM_MIN_SIZE
+        size = int(images.shape[1])
+        if size >= needed:
+            return True
+        if (metric, size) not in self.skipped:
+            self.skipped.append((metric, size))
+            print(
+                f"EvaluateQuality: {metric} skipped at {size}x{size} (it needs images of at "
+                f"least {needed}x{needed}; resolution={self.resolution!r})."
+            )
+        return False
 
     def evaluate(self, step: int) -> dict[str, float]:
         """Generates, measures, records (history, CSV) and returns the figures at ``step``.
@@ -237,8 +311,13 @@ class EvaluateQuality(keras.callbacks.Callback):
             ``{"step": step, <figures>..., "seconds": time taken}``.
         """
         started = time.perf_counter()
-        figures = self.compute(self.generated_images())
-        row = {"step": int(step), **figures, "seconds": time.perf_counter() - started}
+        fake = self.generated_images()
+        figures = self.compute(fake)
+        row: dict[str, float] = {"step": int(step)}
+        if fake.shape[1] != self.real_images.shape[1]:
+            row["resolution"] = int(fake.shape[1])
+        row.update(figures)
+        row["seconds"] = time.perf_counter() - started
         self.history.append(row)
         self._evaluated_step = int(step)
         if self.csv_path is not None:
@@ -249,10 +328,24 @@ class EvaluateQuality(keras.callbacks.Callback):
         return row
 
     def _append_csv(self, row: dict[str, float]) -> None:
-        self.csv_path.parent.mkdir(parents=True, exist_ok=True)
-        new = not self.csv_path.is_file() or self.csv_path.stat().st_size == 0
-        with self.csv_path.open("a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(row))
-            if new:
+        path = self.csv_path
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows: list[dict[str, Any]] = []
+        fields = list(row)
+        rewrite = not path.is_file() or path.stat().st_size == 0
+        if not rewrite:
+            with path.open(newline="") as handle:
+                reader = csv.DictReader(handle)
+                fields = list(reader.fieldnames or [])
+                if not set(row) <= set(fields):
+                    # New figures (a later stage measures more): rewrite with every column.
+                    rows, rewrite = list(reader), True
+                    fields += [k for k in row if k not in fields]
+        with path.open("w" if rewrite else "a", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields, restval="")
+            if rewrite:
                 writer.writeheader()
+                writer.writerows(rows)
             writer.writerow(row)

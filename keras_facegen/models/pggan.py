@@ -38,6 +38,7 @@ from keras_facegen.layers import (
 from keras_facegen.models.schedule import check_resolution
 
 __all__ = [
+    "ChannelBias",
     "fade_layers",
     "pggan_discriminator",
     "pggan_generator",
@@ -48,6 +49,52 @@ __all__ = [
 _ACTIVATION = "leaky_relu"  # keras.activations.leaky_relu: negative slope 0.2, as in the paper
 _GENERATOR_INPUT = "latents"
 _DISCRIMINATOR_INPUT = "images"
+
+
+@keras.saving.register_keras_serializable(package="keras_facegen")
+class ChannelBias(keras.layers.Layer):
+    """Adds one learned bias per channel (the last axis), then an optional activation.
+
+    The reference's ``apply_bias``: the generator's 4x4 dense output, reshaped to ``(4, 4,
+    C)``, gets ``C`` biases, shared by the 16 positions.
+
+    Args:
+        activation: A Keras activation (name or callable), or ``None``.
+        **kwargs: Layer arguments (``name``, ``dtype``).
+
+    Example:
+        >>> layer = ChannelBias(name="bias")
+        >>> tuple(layer(np.zeros((2, 4, 4, 8), "float32")).shape), layer.bias.shape
+        ((2, 4, 4, 8), (8,))
+    """
+
+    def __init__(self, activation: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        """Creates ``bias``, one zero per channel."""
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(
+                f"ChannelBias needs a known channel count; received input_shape={input_shape}."
+            )
+        self.bias = self.add_weight(shape=(int(channels),), initializer="zeros", name="bias")
+
+    def call(self, inputs: Any) -> Any:
+        """Returns ``activation(inputs + bias)``."""
+        return self.activation(inputs + self.bias)
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        """The input shape."""
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments."""
+        return {
+            **super().get_config(),
+            "activation": keras.activations.serialize(self.activation),
+        }
 
 
 def _tag(resolution: int) -> str:
@@ -131,12 +178,11 @@ def pggan_generator(
 
     if normalize_latents:
         add(PixelNorm(name="g_latent_norm"))
-    add(
-        EqualizedDense(
-            nf(1) * 16, gain=math.sqrt(2.0) / 4, activation=_ACTIVATION, name="g_4x4_dense"
-        )
-    )
+    # As the reference's `dense -> reshape -> apply_bias`: one bias per channel of the 4x4
+    # map, not one per dense unit (nf x 16).
+    add(EqualizedDense(nf(1) * 16, gain=math.sqrt(2.0) / 4, use_bias=False, name="g_4x4_dense"))
     add(keras.layers.Reshape((4, 4, nf(1)), name="g_4x4_reshape"))
+    add(ChannelBias(activation=_ACTIVATION, name="g_4x4_bias"))
     add(EqualizedConv2D(nf(1), 3, activation=_ACTIVATION, name="g_4x4_conv"))
     if pixel_norm:
         add(PixelNorm(name="g_4x4_dense_norm"))
@@ -166,6 +212,8 @@ def _wire_generator(
     latents = keras.Input((latent_dim,), name=_GENERATOR_INPUT)
     x = norm(latents, "g_latent_norm")
     x = layers["g_4x4_reshape"](layers["g_4x4_dense"](x))
+    if "g_4x4_bias" in layers:  # absent from generators saved by 0.2 (a bias per unit)
+        x = layers["g_4x4_bias"](x)
     x = norm(x, "g_4x4_dense_norm")
     x = norm(layers["g_4x4_conv"](x), "g_4x4_conv_norm")
     rgb = layers["g_4x4_to_rgb"](x)

@@ -1,26 +1,26 @@
 """``ProgressiveGAN``: a :class:`~keras_facegen.models.GAN` that grows 4x4 -> 8x8 -> ... .
 
 The full-resolution generator and discriminator exist from the start (as in the reference
-code); each stage trains a view of the same layers (:func:`~keras_facegen.models.pggan_stage`).
-Everything the GAN core does (losses, penalties, matching terms, EMA, counters, callbacks, the
-per-backend ``_minimize``) is inherited unchanged; this class only
+code); each stage trains a view of the same layers (:class:`~keras_facegen.models.staged.
+StagedNetwork`). Everything the GAN core does (losses, penalties, matching terms, EMA,
+counters, callbacks, the per-backend ``_minimize``) is inherited unchanged; this class only
 
-* wraps each network in a :class:`StagedNetwork`, a model that runs the view of the current
-  resolution but owns *all* the variables (so both optimizers, the EMA and checkpoints always
-  see the same variable list, and JAX's stateless state never changes shape);
-* computes the fade ``alpha`` inside the train step from ``GAN.images_seen`` and the
-  :class:`~keras_facegen.models.schedule.ProgressiveSchedule`, assigns it to the stage's
-  ``FadeIn`` layers (non-trainable variables, threaded through JAX's stateless loop) and
-  shows the real images at the stage's resolution, blended the same way;
-* drives ``fit`` phase by phase: a new stage compiles a new train function (expected); the
-  per-step path does not recompile.
+* follows the :class:`~keras_facegen.models.schedule.ProgressiveSchedule` from
+  ``GAN.images_seen``: the stage (resolution, learning rate) of every use, and the fade
+  ``alpha`` computed inside the train step and written to the stage's ``FadeIn`` layers;
+* shows the real images at the stage's resolution, blended the same way, and measures the
+  discriminator's penalties at the full resolution, as the reference does;
+* drives ``fit`` phase by phase (:func:`~keras_facegen.models.phases.phases`): a new stage
+  compiles a new train function (expected); the per-step path does not recompile.
+
+``StagedNetwork``, ``Phase``, ``phases`` and ``ProgressiveProgress`` live in their own modules
+(:mod:`~keras_facegen.models.staged`, :mod:`~keras_facegen.models.phases`,
+:mod:`~keras_facegen.models.progress`) and are importable from here as before.
 """
 
 from __future__ import annotations
 
-import math
-import sys
-import time
+import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -31,182 +31,14 @@ from keras import ops
 
 from keras_facegen import losses as facegen_losses
 from keras_facegen.data.batches import ShuffledBatches
+from keras_facegen.losses.base import TermInputs
 from keras_facegen.models.gan import GAN
-from keras_facegen.models.pggan import fade_layers, pggan_resolutions, pggan_stage
+from keras_facegen.models.phases import Phase, check_fades, phases
+from keras_facegen.models.progress import ProgressiveProgress
 from keras_facegen.models.schedule import ProgressiveSchedule, Stage, steps_until
+from keras_facegen.models.staged import StagedNetwork
 
 __all__ = ["Phase", "ProgressiveGAN", "ProgressiveProgress", "StagedNetwork", "phases"]
-
-
-class _StageViews:
-    """Holds stage views outside Keras' tracking (they share the network's layers)."""
-
-    def __init__(self) -> None:
-        self.models: dict[int, keras.Model] = {}
-
-
-@keras.saving.register_keras_serializable(package="keras_facegen")
-class StagedNetwork(keras.Model):
-    """A progressive-GAN network that runs the stage view of its current resolution.
-
-    Its variables are those of the full network (every resolution), in the full network's
-    order, whatever the current stage; calling it runs
-    ``pggan_stage(network, resolution)``. Changing :attr:`resolution` changes what a new trace
-    computes (``ProgressiveGAN`` compiles a new train function per stage).
-
-    Args:
-        network: A model from :func:`~keras_facegen.models.pggan_generator` or
-            :func:`~keras_facegen.models.pggan_discriminator`.
-        resolution: The current stage; default the full resolution.
-        **kwargs: ``keras.Model`` arguments (``name``).
-
-    Raises:
-        ValueError: If ``network`` is not a progressive-GAN network or ``resolution`` is not
-            one of its stages.
-
-    Example:
-        >>> from keras_facegen.models import pggan_generator
-        >>> g = StagedNetwork(pggan_generator(16, latent_dim=8, fmap_base=64, fmap_max=16), 8)
-        >>> tuple(g(np.zeros((2, 8), "float32")).shape)
-        (2, 8, 8, 3)
-    """
-
-    def __init__(self, network: keras.Model, resolution: int | None = None, **kwargs: Any) -> None:
-        self.resolutions = pggan_resolutions(network)
-        kwargs.setdefault("name", f"{network.name}_staged")
-        super().__init__(**kwargs)
-        self.network = network
-        self._views = _StageViews()
-        self._resolution = self.resolutions[-1]
-        self.resolution = self.resolutions[-1] if resolution is None else resolution
-        self.built = True
-
-    @property
-    def resolution(self) -> int:
-        """The current stage's resolution."""
-        return self._resolution
-
-    @resolution.setter
-    def resolution(self, value: int) -> None:
-        if value not in self.resolutions:
-            raise ValueError(
-                f"resolution must be one of the network's stages {self.resolutions}; "
-                f"received resolution={value!r}."
-            )
-        self._resolution = int(value)
-
-    @property
-    def fade_layers(self) -> dict[int, Any]:
-        """The ``FadeIn`` layer of every resolution above 4x4."""
-        return fade_layers(self.network)
-
-    def stage(self, resolution: int | None = None) -> keras.Model:
-        """The stage view of ``resolution`` (default: the current one), built once.
-
-        Args:
-            resolution: A stage resolution.
-
-        Returns:
-            A functional model sharing this network's layers.
-        """
-        resolution = self.resolution if resolution is None else resolution
-        if resolution == self.resolutions[-1]:
-            return self.network
-        if resolution not in self._views.models:
-            self._views.models[resolution] = pggan_stage(self.network, resolution)
-        return self._views.models[resolution]
-
-    def call(self, inputs: Any, training: bool = False) -> Any:
-        """Runs the current stage's view.
-
-        Args:
-            inputs: Latents (generator) or images at the stage's resolution (discriminator).
-            training: Training mode.
-
-        Returns:
-            The view's output.
-        """
-        return self.stage()(inputs, training=training)
-
-    def compute_output_spec(self, inputs: Any, training: bool = False) -> Any:
-        """The current view's output spec."""
-        return self.stage().compute_output_spec(inputs)
-
-    def get_config(self) -> dict[str, Any]:
-        """The wrapped network (serialized) and the current resolution."""
-        return {
-            "name": self.name,
-            "network": keras.saving.serialize_keras_object(self.network),
-            "resolution": self.resolution,
-        }
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> StagedNetwork:
-        """Rebuilds from :meth:`get_config`'s output."""
-        config = dict(config)
-        config["network"] = keras.saving.deserialize_keras_object(config["network"])
-        return cls(**config)
-
-
-class Phase:
-    """One phase of a run: a stage's fade or stable part, as the train steps will run it.
-
-    Attributes:
-        stage: The :class:`~keras_facegen.models.schedule.Stage`.
-        kind: ``"fade"`` or ``"stable"``.
-        first: ``images_seen`` when the phase's first step runs.
-        steps: Train steps of the phase.
-        stage_first: ``images_seen`` when the stage's first step runs.
-    """
-
-    def __init__(self, stage: Stage, kind: str, first: int, steps: int, stage_first: int):
-        self.stage, self.kind, self.first, self.steps = stage, kind, first, steps
-        self.stage_first = stage_first
-
-    @property
-    def end(self) -> int:
-        """``images_seen`` after the phase's last step."""
-        return self.first + self.steps * self.stage.batch_size
-
-    def __repr__(self) -> str:
-        return (
-            f"Phase({self.stage.resolution}x{self.stage.resolution} {self.kind}, "
-            f"first={self.first}, steps={self.steps}, batch={self.stage.batch_size})"
-        )
-
-
-def phases(schedule: ProgressiveSchedule) -> list[Phase]:
-    """The phases a run of ``schedule`` trains, step by step.
-
-    A phase runs ``ceil((phase_end - images_seen) / batch_size)`` steps, so its last step may
-    show a few images past the schedule's boundary; the next phase starts there. Phases with no
-    step (a stable phase shorter than the fade's overshoot) are left out.
-
-    Args:
-        schedule: The schedule.
-
-    Returns:
-        Every phase, in order.
-
-    Example:
-        >>> s = ProgressiveSchedule(8, fade_images=10, stable_images=10, batch_sizes={4: 4, 8: 4})
-        >>> phases(s)
-        [Phase(4x4 stable, first=0, steps=3, batch=4), Phase(8x8 fade, first=12, steps=2, \
-batch=4), Phase(8x8 stable, first=20, steps=3, batch=4)]
-    """
-    result, seen = [], 0
-    for stage in schedule.stages:
-        stage_first = seen
-        bounds = []
-        if stage.fade_images:
-            bounds.append(("fade", stage.start + stage.fade_images))
-        bounds.append(("stable", stage.end))
-        for kind, end in bounds:
-            steps = steps_until(end, seen, stage.batch_size)
-            if steps:
-                result.append(Phase(stage, kind, seen, steps, stage_first))
-                seen += steps * stage.batch_size
-    return result
 
 
 @keras.saving.register_keras_serializable(package="keras_facegen")
@@ -216,7 +48,18 @@ class ProgressiveGAN(GAN):
     Defaults follow Karras et al. (2018) and their reference code: WGAN-GP (lambda 10) plus a
     drift term (0.001), ``Adam(1e-3, beta_1=0, beta_2=0.99, epsilon=1e-8)`` (see
     :meth:`compile`), 600k images per fade and per stable phase, batches shrinking with the
-    resolution, a generator EMA of 0.999, Adam's moments reset at every new phase.
+    resolution, a generator EMA of 0.999 (ramped up over the first steps, see ``ema_warmup``),
+    Adam's moments reset at every new phase.
+
+    The stage always follows ``images_seen``: after ``fit``, after loading a saved GAN and
+    after :func:`~keras_facegen.callbacks.resume_from`, :attr:`resolution`, ``generate``,
+    ``predict`` and ``evaluate`` use the stage (and fade ``alpha``) of the restored count.
+
+    Discriminator penalties (``GradientPenalty``, ``R1Penalty``, any term that takes input
+    gradients) are measured as in the reference: on the real and generated batches
+    nearest-upsampled to the target resolution, through a critic that average-pools them back
+    to the stage's. The penalty then aims at the same gradient norm at every stage and does not
+    jump when the networks grow (at ``alpha = 0`` it equals the previous stage's exactly).
 
     ``fit(images)`` trains from the current ``images_seen`` to the end of the schedule (or to
     ``until`` images), phase by phase; call it again after :func:`~keras_facegen.callbacks.
@@ -239,12 +82,17 @@ class ProgressiveGAN(GAN):
         matching: Generator terms (default none).
         ema_decay: Generator EMA decay (default 0.999; ``None`` disables it).
         latent_distribution: ``"normal"`` (default) or ``"uniform"``.
-        **kwargs: More :class:`~keras_facegen.models.GAN` arguments (``seed``,
-            ``ema_warmup``, ``d_steps``, ``name``).
+        ema_warmup: Ramp the EMA decay up as ``min(ema_decay, (1 + t) / (10 + t))`` at step
+            ``t`` (default; it reaches 0.999 after 8,991 steps, so short runs end below it:
+            0.9927 after 1,219 steps). ``False`` uses ``ema_decay`` from the first step, as
+            the reference does (its runs are hundreds of thousands of steps long).
+        **kwargs: More :class:`~keras_facegen.models.GAN` arguments (``seed``, ``d_steps``,
+            ``name``).
 
     Raises:
         ValueError: On mismatched networks, a schedule whose resolution differs from theirs,
-            or a stage batch size not divisible by the minibatch-stddev group.
+            a stage batch size not divisible by the minibatch-stddev group, or a fade that
+            would run no train step (see :func:`~keras_facegen.models.phases.check_fades`).
 
     Example:
         >>> from keras_facegen.data import halve, synthetic_faces
@@ -272,6 +120,7 @@ class ProgressiveGAN(GAN):
         matching: Sequence[Any] = (),
         ema_decay: float | None = 0.999,
         latent_distribution: str = "normal",
+        ema_warmup: bool = True,
         **kwargs: Any,
     ) -> None:
         for argument, value in (("generator", generator), ("discriminator", discriminator)):
@@ -318,6 +167,7 @@ class ProgressiveGAN(GAN):
                     f"min(group_size={group}, batch)={min(group, size)}; received "
                     f"batch_sizes[{stage.resolution}]={size}."
                 )
+        check_fades(schedule)
         if penalties is None:
             penalties = [facegen_losses.GradientPenalty(10.0), facegen_losses.Drift(0.001)]
         kwargs.pop("latent_dim", None)  # always the generator's (from_config passes it)
@@ -331,25 +181,51 @@ class ProgressiveGAN(GAN):
             latent_dim=int(generator.network.input_shape[-1]),
             latent_distribution=latent_distribution,
             ema_decay=ema_decay,
+            ema_warmup=ema_warmup,
             **kwargs,
         )
         self.schedule = schedule
         self.reset_optimizers = bool(reset_optimizers)
         self._stage = schedule.stages[0]
         self._stage_alpha: Any = None
+        self._fitting = False
+        # Per player: None follows the schedule's rates (the default optimizers); a float is
+        # the user's own rate, scaled by each stage's rate relative to the schedule's base.
+        self._base_rates: tuple[float | None, float | None] = (None, None)
         self._set_stage(schedule.stages[0], alpha=1.0)
 
     # === Stages ===
 
     @property
     def resolution(self) -> int:
-        """Resolution of the stage being trained (the networks' views)."""
+        """Resolution of the current stage (the networks' views), from ``images_seen``."""
+        self.follow_schedule()
         return self._stage.resolution
 
     @property
     def stage(self) -> Stage:
-        """The :class:`~keras_facegen.models.schedule.Stage` being trained."""
+        """The current :class:`~keras_facegen.models.schedule.Stage`, from ``images_seen``."""
+        self.follow_schedule()
         return self._stage
+
+    def follow_schedule(self) -> None:
+        """Puts the networks at the stage and fade ``alpha`` of the current ``images_seen``.
+
+        Called by every public use (``resolution``, ``generate``, ``predict``, ``evaluate``)
+        and after loading, so a restored or reloaded GAN is at its stage at once; a no-op
+        during ``fit`` (which sets the stage phase by phase) and when nothing changed.
+        """
+        if self._fitting:
+            return
+        state = self.schedule(self.counter_values()["images_seen"])
+        if state.stage != self._stage or self._current_alpha() != state.alpha:
+            self._set_stage(state.stage, alpha=state.alpha)
+
+    def _current_alpha(self) -> float:
+        fade = self.generator.fade_layers.get(self._stage.resolution)
+        if fade is None:
+            return 1.0
+        return float(np.asarray(ops.convert_to_numpy(fade.alpha)))
 
     def _set_stage(self, stage: Stage, alpha: float) -> None:
         """Points both networks at ``stage`` and sets every fade's alpha (outside a step)."""
@@ -364,8 +240,10 @@ class ProgressiveGAN(GAN):
                     layer.alpha.assign(alpha)
         self._stage = stage
         if changed:
-            # A new graph: Keras traces a new train function on the next fit.
+            # A new graph: Keras traces new functions on the next fit, predict or evaluate.
             self.train_function = None
+            self.predict_function = None
+            self.test_function = None
 
     def _alpha(self) -> Any:
         """The stage's fade alpha, from ``images_seen`` (the count before this step)."""
@@ -415,6 +293,43 @@ class ProgressiveGAN(GAN):
             images = low + ops.cast(alpha, "float32") * (images - low)
         return images
 
+    def _evaluate_terms(self, terms: Sequence[Any], inputs: TermInputs) -> dict[str, Any]:
+        if inputs.discriminator is not None and terms:
+            inputs = self._full_resolution_inputs(inputs)
+        return super()._evaluate_terms(terms, inputs)
+
+    def _full_resolution_inputs(self, inputs: TermInputs) -> TermInputs:
+        """The discriminator terms' inputs as the reference measures them.
+
+        The reference trains every stage on full-resolution images (reals and fakes
+        nearest-upsampled from the stage's resolution) and a critic that average-pools them
+        back, so its input-gradient penalties differentiate with respect to the full-resolution
+        image. The same here: the terms see the batches upsampled to the target resolution and
+        a critic that pools them to the stage's (exactly the stage's critic on the stage's
+        images), so a penalty's value does not jump when the network grows.
+        """
+        factor = self.schedule.resolution // self._stage.resolution
+        if factor == 1:
+            return inputs
+        size = self._stage.resolution
+        critic = inputs.discriminator
+
+        def upsample(images: Any) -> Any:
+            images = ops.cast(images, "float32")
+            return ops.repeat(ops.repeat(images, factor, axis=1), factor, axis=2)
+
+        def full_resolution_critic(images: Any) -> Any:
+            channels = int(images.shape[-1])
+            blocks = ops.reshape(images, (-1, size, factor, size, factor, channels))
+            return critic(ops.mean(blocks, axis=(2, 4)))
+
+        return dataclasses.replace(
+            inputs,
+            real_images=upsample(inputs.real_images),
+            fake_images=upsample(inputs.fake_images),
+            discriminator=full_resolution_critic,
+        )
+
     def _gan_train_step(self, data: Any) -> dict[str, Any]:
         logs = super()._gan_train_step(data)
         return {
@@ -436,17 +351,65 @@ class ProgressiveGAN(GAN):
     ) -> None:
         """Compiles with the paper's optimizers unless others are given.
 
+        Learning rates per stage: an optimizer made here (the default) runs at each stage's
+        ``schedule`` rate. An optimizer you pass keeps its own rate, multiplied by each stage's
+        rate relative to the schedule's ``learning_rate`` (so with the default schedule, where
+        every stage has the same rate, it is never changed; ``Adam(1e-4)`` for the generator
+        and ``Adam(4e-4)`` for the discriminator keep their ratio at every stage). ``fit``
+        applies the rate when a phase starts (a callback's change lasts until the next phase).
+        An optimizer built on a ``LearningRateSchedule`` works with a schedule whose stages
+        all have the base rate; its step count restarts at every phase when
+        ``reset_optimizers`` is on (the reference starts a new optimizer per phase).
+
         Args:
             generator_optimizer: Default ``Adam(lr, beta_1=0, beta_2=0.99, epsilon=1e-8)``
                 with the schedule's learning rate (set per stage by ``fit``).
             discriminator_optimizer: The same default.
             **kwargs: :meth:`~keras_facegen.models.GAN.compile` arguments.
+
+        Raises:
+            ValueError: If an optimizer runs on a ``LearningRateSchedule`` while the
+                schedule gives a stage a rate other than its base ``learning_rate``.
         """
+        base_rates = kwargs.pop("_base_rates", None)
+        given = (generator_optimizer, discriminator_optimizer)
         super().compile(
             generator_optimizer=generator_optimizer or self.default_optimizer(),
             discriminator_optimizer=discriminator_optimizer or self.default_optimizer(),
             **kwargs,
         )
+        if base_rates is None:
+            base_rates = [
+                None if option is None else _rate_of(optimizer)
+                for option, optimizer in zip(given, self._optimizers())
+            ]
+        self._base_rates = (base_rates[0], base_rates[1])
+        self._gan_compile_config = {**self._gan_compile_config, "_base_rates": base_rates}
+        scaled = [s for s in self.schedule.stages if s.learning_rate != self.schedule.learning_rate]
+        for player, optimizer, base in zip(("generator", "discriminator"), given, base_rates):
+            if optimizer is not None and base is None and scaled:
+                raise ValueError(
+                    f"The {player} optimizer runs on a LearningRateSchedule, which ProgressiveGAN"
+                    f" cannot scale to the {scaled[0].resolution}x{scaled[0].resolution} stage's "
+                    f"rate {scaled[0].learning_rate} (the schedule's base learning_rate is "
+                    f"{self.schedule.learning_rate}); received {player}_optimizer={optimizer!r}. "
+                    "Give it a float learning rate, or give every stage the base rate."
+                )
+
+    def compile_from_config(self, config: Mapping[str, Any]) -> None:
+        """Compiles from :meth:`get_compile_config`'s output (used when loading).
+
+        Args:
+            config: The saved compile arguments, with each player's own base rate.
+        """
+        config = dict(config)
+        base_rates = config.pop("_base_rates", None)
+        for key in ("generator_optimizer", "discriminator_optimizer"):
+            config[key] = keras.optimizers.deserialize(config[key])
+        if base_rates is not None:
+            # The saved optimizers are the players' own; which rate each follows is saved.
+            config["_base_rates"] = base_rates
+        self.compile(**config)
 
     def default_optimizer(self) -> keras.optimizers.Optimizer:
         """``Adam(learning_rate, beta_1=0, beta_2=0.99, epsilon=1e-8)`` (Karras et al.).
@@ -461,23 +424,46 @@ class ProgressiveGAN(GAN):
             epsilon=1e-8,
         )
 
+    def _optimizers(self) -> list[Any]:
+        return [
+            getattr(optimizer, "inner_optimizer", optimizer)
+            for optimizer in (self.generator_optimizer, self.discriminator_optimizer)
+        ]
+
     def _reset_optimizers(self) -> None:
-        for optimizer in (self.generator_optimizer, self.discriminator_optimizer):
-            inner = getattr(optimizer, "inner_optimizer", optimizer)
-            rate = getattr(inner, "_learning_rate", None)
-            for variable in inner.variables:
+        for optimizer in self._optimizers():
+            rate = getattr(optimizer, "_learning_rate", None)
+            for variable in optimizer.variables:
                 if variable is not rate:
                     variable.assign(ops.zeros(variable.shape, variable.dtype))
 
-    def _set_learning_rate(self, rate: float) -> None:
-        for optimizer in (self.generator_optimizer, self.discriminator_optimizer):
-            inner = getattr(optimizer, "inner_optimizer", optimizer)
-            if isinstance(inner.learning_rate, keras.Variable) or hasattr(
-                inner.learning_rate, "assign"
-            ):
-                inner.learning_rate.assign(rate)
+    def stage_learning_rates(self, stage: Stage) -> tuple[float | None, float | None]:
+        """The generator's and the discriminator's learning rate during ``stage``.
+
+        Args:
+            stage: A stage of the schedule.
+
+        Returns:
+            ``(generator, discriminator)``: the stage's rate for a default optimizer, the
+            optimizer's own rate times ``stage.learning_rate / schedule.learning_rate`` for
+            one given to :meth:`compile`, ``None`` for one left as it is (a
+            ``LearningRateSchedule``).
+        """
+        factor = stage.learning_rate / self.schedule.learning_rate
+        rates = []
+        for base, optimizer in zip(self._base_rates, self._optimizers()):
+            if base is not None:
+                rates.append(base * factor)
+            elif _rate_of(optimizer) is None:
+                rates.append(None)
             else:
-                inner.learning_rate = rate
+                rates.append(stage.learning_rate)
+        return rates[0], rates[1]
+
+    def _set_learning_rates(self, stage: Stage) -> None:
+        for optimizer, rate in zip(self._optimizers(), self.stage_learning_rates(stage)):
+            if rate is not None:
+                optimizer.learning_rate = rate
 
     # === Training ===
 
@@ -533,39 +519,67 @@ class ProgressiveGAN(GAN):
             callbacks.append(ProgressiveProgress(self.schedule))
         history = keras.callbacks.History()
         history.history = {}
+        # The paper's schedule: 4x4 stable, then per resolution a fade and a stable phase; a
+        # new phase starts with fresh Adam moments and the stage's learning rate.
         for phase in phases(self.schedule):
             seen = self.counter_values()["images_seen"]
-            if seen >= min(phase.end, until):
+            if seen >= until:
+                break
+            if seen >= phase.end:
                 continue
-            stage = phase.stage
-            batch = stage.batch_size
-            steps = steps_until(min(phase.end, until), seen, batch)
-            if (seen - phase.first) % batch or seen < phase.first:
-                raise ValueError(
-                    f"images_seen={seen} is not a step boundary of the schedule's phase {phase}; "
-                    "was the GAN trained with another schedule?"
-                )
-            self._set_stage(stage, alpha=self.schedule(seen).alpha)
+            self._check_phase_position(phase, seen)
+            self._set_stage(phase.stage, alpha=self.schedule(seen).alpha)
             if seen == phase.first:
                 if self.reset_optimizers:
                     self._reset_optimizers()
-                self._set_learning_rate(stage.learning_rate)
-            per_epoch = min(steps_per_epoch or steps, steps)
-            full, rest = divmod(steps, per_epoch)
-            start = (seen - phase.stage_first) // batch
-            for epoch_steps, epochs in ((per_epoch, full), (rest, 1)):
-                if not epochs or not epoch_steps:
-                    continue
-                # Served at the stage's resolution (2x2 box filter per halving; a cache reads
-                # its stored level): only r x r images travel to the train step.
-                batches = _CountedBatches(
-                    epoch_steps * epochs,
-                    images,
-                    batch,
-                    seed=data_seed * 64 + stage.index,
-                    start=start,
-                    resolution=stage.resolution,
-                )
+                self._set_learning_rates(phase.stage)
+            steps = steps_until(min(phase.end, until), seen, phase.stage.batch_size)
+            for key, values in self._fit_phase(
+                images, phase, seen, steps, steps_per_epoch, callbacks, data_seed
+            ).items():
+                history.history.setdefault(key, []).extend(values)
+        return history
+
+    def _check_phase_position(self, phase: Phase, seen: int) -> None:
+        if (seen - phase.first) % phase.stage.batch_size or seen < phase.first:
+            raise ValueError(
+                f"images_seen={seen} is not a step boundary of the schedule's phase {phase}; "
+                "was the GAN trained with another schedule?"
+            )
+
+    def _fit_phase(
+        self,
+        images: Any,
+        phase: Phase,
+        seen: int,
+        steps: int,
+        steps_per_epoch: int | None,
+        callbacks: list[keras.callbacks.Callback],
+        data_seed: int,
+    ) -> dict[str, list[float]]:
+        """Runs ``steps`` steps of ``phase`` from ``seen``, in epochs of ``steps_per_epoch``."""
+        stage = phase.stage
+        history: dict[str, list[float]] = {}
+        per_epoch = min(steps_per_epoch or steps, steps)
+        full, rest = divmod(steps, per_epoch)
+        # The data position counts from the stage's first step (fade and stable phases read
+        # one stream), so a resumed or split run reads the same images.
+        start = (seen - phase.stage_first) // stage.batch_size
+        for epoch_steps, epochs in ((per_epoch, full), (rest, 1)):
+            if not epochs or not epoch_steps:
+                continue
+            # Served at the stage's resolution (2x2 box filter per halving; a cache reads its
+            # stored level): only r x r images travel to the train step.
+            batches = _CountedBatches(
+                epoch_steps * epochs,
+                images,
+                stage.batch_size,
+                seed=data_seed * 64 + stage.index,
+                start=start,
+                resolution=stage.resolution,
+            )
+            self._fitting = True
+            try:
                 with warnings.catch_warnings():
                     # Higher resolutions' layers get no gradient until their stage: expected.
                     warnings.filterwarnings("ignore", message="Gradients do not exist for")
@@ -577,11 +591,11 @@ class ProgressiveGAN(GAN):
                         verbose=0,
                         shuffle=False,
                     )
-                start += epoch_steps * epochs
-                for key, values in fitted.history.items():
-                    history.history.setdefault(key, []).extend(float(v) for v in values)
-            if self.counter_values()["images_seen"] >= until:
-                break
+            finally:
+                self._fitting = False
+            start += epoch_steps * epochs
+            for key, values in fitted.history.items():
+                history.setdefault(key, []).extend(float(v) for v in values)
         return history
 
     def _check_images(self, x: Any) -> Any:
@@ -637,6 +651,7 @@ class ProgressiveGAN(GAN):
             >>> gan.generate(4, seed=0, ema=True, resolution=8).shape
             (4, 8, 8, 3)
         """
+        self.follow_schedule()
         current = self.generator.resolution
         if resolution is not None:
             self.generator.resolution = resolution
@@ -645,7 +660,45 @@ class ProgressiveGAN(GAN):
         finally:
             self.generator.resolution = current
 
+    def predict(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        """``keras.Model.predict`` (latents to images) at the current stage.
+
+        Args:
+            x: Latents ``(N, latent_dim)``.
+            *args: ``keras.Model.predict`` arguments.
+            **kwargs: ``keras.Model.predict`` keyword arguments.
+
+        Returns:
+            Images ``(N, r, r, C)`` at the stage's resolution.
+        """
+        self.follow_schedule()
+        return super().predict(x, *args, **kwargs)
+
+    def evaluate(self, x: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """``GAN.evaluate`` at the current stage (reals pooled and blended as in training).
+
+        Args:
+            x: Images (or ``{"images": ..., "latents": ...}``) at the target resolution or a
+                power-of-two multiple.
+            *args: ``keras.Model.evaluate`` arguments.
+            **kwargs: ``keras.Model.evaluate`` keyword arguments.
+
+        Returns:
+            As ``keras.Model.evaluate``.
+        """
+        self.follow_schedule()
+        return super().evaluate(x, *args, **kwargs)
+
     # === Serialization ===
+
+    def load_own_variables(self, store: Any) -> None:
+        """Loads the GAN's own variables, then moves to the stage of the loaded count.
+
+        Args:
+            store: Keras' variable store for this layer.
+        """
+        super().load_own_variables(store)
+        self.follow_schedule()
 
     def get_config(self) -> dict[str, Any]:
         """The GAN's config plus the schedule and ``reset_optimizers``."""
@@ -679,99 +732,18 @@ class _CountedBatches(ShuffledBatches):
         return super().__getitem__(index)
 
 
+def _rate_of(optimizer: Any) -> float | None:
+    """An optimizer's float learning rate, or ``None`` if it runs on a schedule."""
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+    if isinstance(
+        getattr(optimizer, "_learning_rate", None), keras.optimizers.schedules.LearningRateSchedule
+    ):
+        return None
+    return float(np.asarray(ops.convert_to_numpy(optimizer.learning_rate)))
+
+
 def _mbstd_group(discriminator: keras.Model) -> int | None:
     try:
         return int(discriminator.get_layer("d_4x4_minibatch_stddev").group_size)
     except ValueError:
         return None
-
-
-class ProgressiveProgress(keras.callbacks.Callback):
-    """One progress line for a progressive run: images, stage, resolution, alpha, images/s.
-
-    Read from each step's logs, so the values are exact on every backend (also inside JAX's
-    stateless loop). On a terminal the line is redrawn in place (at most 10 times a second);
-    otherwise a line is printed every ``interval`` seconds and whenever the stage changes.
-
-    Args:
-        schedule: The run's :class:`~keras_facegen.models.schedule.ProgressiveSchedule`.
-        interval: Seconds between lines when the output is not a terminal.
-        stream: Where to write (default ``sys.stdout``).
-
-    Example:
-        >>> schedule = ProgressiveSchedule(8, fade_images=10, stable_images=10)
-        >>> progress = ProgressiveProgress(schedule)  # gan.fit(..., callbacks=[progress])
-        >>> progress.line({"images_seen": 15, "resolution": 8, "alpha": 0.5, "d_loss": 1.0})
-        '15/30 images [#####.....] stage 2/2 8x8 fade alpha 0.500 0 img/s d_loss 1.000'
-    """
-
-    def __init__(self, schedule: ProgressiveSchedule, interval: float = 10.0, stream=None):
-        super().__init__()
-        self.schedule = schedule
-        self.interval = float(interval)
-        self.stream = stream
-        self._start: tuple[float, int] | None = None
-        self._last = (-math.inf, None)
-
-    def _out(self):
-        return self.stream or sys.stdout
-
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        """Starts the images/s clock."""
-        self._start = None
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        """Redraws (terminal) or prints (log file) the line."""
-        logs = logs or {}
-        if "images_seen" not in logs:
-            return
-        seen = int(float(logs["images_seen"]))
-        now = time.perf_counter()
-        if self._start is None:
-            self._start = (now, seen)
-            return
-        resolution = int(float(logs["resolution"]))
-        tty = self._out().isatty()
-        last_time, last_resolution = self._last
-        if now - last_time < (0.1 if tty else self.interval) and resolution == last_resolution:
-            return
-        self._last = (now, resolution)
-        self._out().write(("\r" if tty else "") + self.line(logs, now) + ("" if tty else "\n"))
-        self._out().flush()
-
-    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        """Ends the terminal line."""
-        if self._out().isatty() and self._last[1] is not None:
-            self._out().write("\n")
-            self._out().flush()
-        self._last = (-math.inf, None)
-
-    def line(self, logs: Mapping[str, Any], now: float | None = None) -> str:
-        """The progress line for one step's logs.
-
-        Args:
-            logs: The step's logs (``images_seen``, ``resolution``, ``alpha``, losses).
-            now: The current ``time.perf_counter()`` (for images/s).
-
-        Returns:
-            E.g. ``"  1,200/6,000 images [####......] stage 2/5 8x8 fade alpha 0.333
-            412 img/s d_loss 1.23 g_loss -0.45"``.
-        """
-        total = self.schedule.total_images
-        seen = int(float(logs["images_seen"]))
-        resolution = int(float(logs["resolution"]))
-        alpha = float(logs["alpha"])
-        index = self.schedule.resolutions.index(resolution) + 1
-        filled = int(10 * min(seen, total) / total)
-        rate = 0.0
-        if self._start is not None and now is not None and now > self._start[0]:
-            rate = (seen - self._start[1]) / (now - self._start[0])
-        phase = "fade" if alpha < 1.0 else "stable"
-        losses = " ".join(
-            f"{key} {float(logs[key]):.3f}" for key in ("d_loss", "g_loss") if key in logs
-        )
-        return (
-            f"{seen:,}/{total:,} images [{'#' * filled}{'.' * (10 - filled)}] "
-            f"stage {index}/{len(self.schedule.stages)} {resolution}x{resolution} {phase} "
-            f"alpha {alpha:.3f} {rate:,.0f} img/s {losses}"
-        )

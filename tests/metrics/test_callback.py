@@ -113,3 +113,83 @@ def test_bad_arguments_give_clear_errors():
     bad[0, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="real_images contains 1 NaN"):
         EvaluateQuality(bad, 10)
+
+
+# === Inside ProgressiveGAN.fit: stages smaller than the reals ===
+
+
+def _progressive_gan():
+    from keras_facegen.models import (
+        ProgressiveGAN,
+        ProgressiveSchedule,
+        pggan_discriminator,
+        pggan_generator,
+    )
+
+    keras.utils.set_random_seed(0)
+    schedule = ProgressiveSchedule(
+        16, fade_images=8, stable_images=8, batch_sizes={4: 4, 8: 4, 16: 4}
+    )
+    gan = ProgressiveGAN(
+        pggan_generator(16, latent_dim=8, fmap_base=32, fmap_max=8),
+        pggan_discriminator(16, fmap_base=32, fmap_max=8),
+        schedule=schedule,
+        seed=0,
+    )
+    gan.compile()
+    return gan
+
+
+def test_full_resolution_compares_upsampled_stage_images_as_the_reference_snapshots():
+    real = face_like_images(8, size=16, seed=1)
+    quality = EvaluateQuality(real, every_n_steps=1, swd_kwargs=SWD, metrics=("swd", "ms_ssim"))
+    fake = face_like_images(8, size=16, seed=2)[:, ::4, ::4]  # 4x4 "stage" images
+    upsampled = fake.repeat(4, axis=1).repeat(4, axis=2)
+    figures = quality.compute(fake)
+    expected = sliced_wasserstein_distance(real, upsampled, seed=0, **SWD).as_dict()
+    assert figures["swd"] == pytest.approx(expected["swd"], rel=1e-6)
+    assert figures["ms_ssim"] == pytest.approx(mean_ms_ssim(upsampled, num_pairs=200), rel=1e-6)
+
+
+def test_stage_resolution_pools_the_reals_and_skips_too_small_stages(capsys):
+    real = face_like_images(8, size=32, seed=1)
+    quality = EvaluateQuality(
+        real, every_n_steps=1, swd_kwargs=SWD, metrics=("swd", "ms_ssim"), resolution="stage"
+    )
+    fake = face_like_images(8, size=16, seed=2)
+    pooled = real.reshape(8, 16, 2, 16, 2, 3).mean(axis=(2, 4))
+    figures = quality.compute(fake)
+    expected = sliced_wasserstein_distance(pooled, fake, seed=0, **SWD).as_dict("swd_stage")
+    assert figures == pytest.approx(
+        {**expected, "ms_ssim_stage": mean_ms_ssim(fake, num_pairs=200)}, rel=1e-5
+    )
+    assert quality.compute(fake[:, ::2, ::2]) == {}
+    assert quality.compute(fake[:, ::2, ::2]) == {}
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines == [
+        "EvaluateQuality: swd skipped at 8x8 (it needs images of at least 16x16; "
+        "resolution='stage').",
+        "EvaluateQuality: ms_ssim skipped at 8x8 (it needs images of at least 16x16; "
+        "resolution='stage').",
+    ]
+
+
+@pytest.mark.parametrize("resolution", ["full", "stage"])
+def test_evaluate_quality_runs_inside_progressive_fit(tmp_path, resolution):
+    gan = _progressive_gan()
+    real = face_like_images(8, size=16, seed=1)
+    path = tmp_path / "quality.csv"
+    quality = EvaluateQuality(
+        real, every_n_steps=3, swd_kwargs=SWD, csv_path=path, resolution=resolution
+    )
+    gan.fit(face_like_images(16, size=16), verbose=0, callbacks=[quality])
+    sizes = [row.get("resolution", 16) for row in quality.history]
+    assert sizes[0] == 4 and sizes[-1] == 16
+    key = "swd" if resolution == "full" else "swd_stage"
+    measured = [row for row in quality.history if key in row]
+    assert measured[-1]["step"] == gan.counter_values()["iterations"]
+    if resolution == "stage":
+        assert all(row.get("resolution", 16) == 16 for row in measured)
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(quality.history) and key in rows[0]

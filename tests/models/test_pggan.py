@@ -15,6 +15,7 @@ from keras_facegen.models import (
     pggan_resolutions,
     pggan_stage,
 )
+from keras_facegen.models.pggan import ChannelBias
 
 SMALL = {"fmap_base": 64, "fmap_max": 16}
 LATENT = 8
@@ -36,7 +37,7 @@ def _pool2(x):
 def test_layers_are_only_library_layers_and_parameter_free_keras_layers():
     g = pggan_generator(32, latent_dim=LATENT, **SMALL)
     d = pggan_discriminator(32, **SMALL)
-    ours = (EqualizedConv2D, EqualizedDense, PixelNorm, MinibatchStdDev, FadeIn)
+    ours = (EqualizedConv2D, EqualizedDense, PixelNorm, MinibatchStdDev, FadeIn, ChannelBias)
     for layer in g.layers + d.layers:
         if isinstance(layer, ours):
             continue
@@ -83,7 +84,10 @@ def test_generator_matches_a_numpy_forward_pass_at_4x4():
 
     dense = g.get_layer("g_4x4_dense")
     w = to_numpy(dense.kernel) * math.sqrt(2) / 4 / math.sqrt(LATENT)
-    x = pn(lrelu(pn(z) @ w + to_numpy(dense.bias)).reshape(3, 4, 4, -1))
+    # One bias per channel of the 4x4 map (the reference's `apply_bias` after the reshape).
+    bias = to_numpy(g.get_layer("g_4x4_bias").bias)
+    assert dense.bias is None and bias.shape == (16,)
+    x = pn(lrelu((pn(z) @ w).reshape(3, 4, 4, -1) + bias))
     conv = g.get_layer("g_4x4_conv")
     k = to_numpy(conv.kernel) * math.sqrt(2) / math.sqrt(9 * x.shape[-1])
     padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))

@@ -172,7 +172,8 @@ def test_after_the_4x4_stage_growth_continues_it_and_the_ema_of_new_layers_is_in
     gan = _gan(8, {4: 4, 8: 4})
     initial = {v.path: to_numpy(v) for v in gan.generator.trainable_variables}
     gan.fit(faces, until=8, verbose=0)  # the 4x4 stage
-    assert gan.resolution == 4
+    # images_seen = 8 starts the 8x8 fade: the GAN is at its first step (alpha 0).
+    assert gan.resolution == 8 and to_numpy(gan.generator.fade_layers[8].alpha) == 0.0
 
     # EMA: layers not trained yet keep their initial values as their average.
     moved = 0
@@ -183,7 +184,7 @@ def test_after_the_4x4_stage_growth_continues_it_and_the_ema_of_new_layers_is_in
         elif not np.allclose(to_numpy(average), initial[weight.path]):
             moved += 1
     assert moved > 0
-    assert gan.generate(2, seed=0, ema=True).shape == (2, 4, 4, 3)
+    assert gan.generate(2, seed=0, ema=True, resolution=4).shape == (2, 4, 4, 3)
     assert gan.generate(2, seed=0, ema=True, resolution=8).shape == (2, 8, 8, 3)
     assert not np.allclose(gan.generate(2, seed=0, ema=True), gan.generate(2, seed=0))
 
@@ -222,7 +223,7 @@ def test_interrupted_run_ends_with_the_same_weights(tmp_path):
 
     resumed = _gan(8, {4: 4, 8: 4}, seed=5)  # other initial weights: all come from the file
     resume_from(resumed, tmp_path)
-    assert resumed.resolution == 4  # nothing set yet; fit picks the stage from images_seen
+    assert resumed.resolution == 8  # the stage of the restored images_seen, before fit
     recorder = _Recorder()
     resumed.fit(images, verbose=0, callbacks=[recorder])
     assert [r[:2] for r in recorder.steps] == [(0.5, 8), (1.0, 8), (1.0, 8)]
@@ -304,7 +305,11 @@ def test_bad_configurations_are_value_errors():
         ProgressiveGAN(g, d, schedule=ProgressiveSchedule(32))
     with pytest.raises(ValueError, match="same resolution"):
         ProgressiveGAN(g, pggan_discriminator(8, **SMALL))
-    gan = ProgressiveGAN(g, d, schedule={"resolution": 16, "fade_images": 8, "stable_images": 8})
+    schedule = {"resolution": 16, "fade_images": 8, "stable_images": 8, "batch_sizes": {4: 4}}
+    with pytest.raises(ValueError, match="The 16x16 fade would run no train step"):
+        ProgressiveGAN(g, d, schedule=schedule)  # default batches of 128 > fade_images
+    schedule["batch_sizes"] = {4: 4, 8: 4, 16: 4}
+    gan = ProgressiveGAN(g, d, schedule=schedule)
     small = np.zeros((8, 8, 8, 3), "float32")
     with pytest.raises(ValueError, match="Call compile"):
         gan.fit(small)
