@@ -25,11 +25,10 @@ from keras_facegen.data.cache import (
 )
 from keras_facegen.data.image_folder import (
     _DECODE_ERRORS,
-    IMAGE_EXTENSIONS,
     _decode_image,
+    _image_files,
     _none_readable,
     _warn_skipped,
-    list_image_files,
 )
 
 __all__ = ["prepare_cache"]
@@ -91,13 +90,7 @@ def prepare_cache(
     if num_workers is None:
         num_workers = min(8, os.cpu_count() or 1)
     num_workers = check_int(num_workers, "num_workers")
-    root = Path(folder).expanduser()
-    files = list_image_files(root)
-    if not files:
-        raise ValueError(
-            f"`folder` {str(folder)!r} holds no image files (looked recursively for "
-            f"{', '.join(IMAGE_EXTENSIONS)} in any case)."
-        )
+    root, files = _image_files("folder", folder)
     out = Path(out).expanduser()
     _make_room(out, overwrite)
 

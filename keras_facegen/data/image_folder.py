@@ -192,13 +192,7 @@ def _decode_folder(
     if num_workers is None:
         num_workers = min(8, os.cpu_count() or 1)
     num_workers = _check_positive_int("num_workers", num_workers)
-    root = Path(path).expanduser()
-    files = list_image_files(root)
-    if not files:
-        raise ValueError(
-            f"`path` {str(path)!r} holds no image files (looked recursively for "
-            f"{', '.join(IMAGE_EXTENSIONS)} in any case)."
-        )
+    root, files = _image_files("path", path)
 
     images = np.empty((len(files), resolution, resolution, 3), dtype=np.uint8)
 
@@ -270,3 +264,15 @@ def _warn_skipped(folder: Any, total: int, bad: list[str], stacklevel: int) -> N
         UserWarning,
         stacklevel=stacklevel,
     )
+
+
+def _image_files(argument: str, folder: Any) -> tuple[Path, list[Path]]:
+    """The folder and its image files; a ``ValueError`` naming ``argument`` if there are none."""
+    root = Path(folder).expanduser()
+    files = list_image_files(root)
+    if not files:
+        raise ValueError(
+            f"`{argument}` {str(folder)!r} holds no image files (looked recursively for "
+            f"{', '.join(IMAGE_EXTENSIONS)} in any case)."
+        )
+    return root, files
