@@ -28,6 +28,18 @@ def _output_length(length: int, kernel: int, stride: int, padding: str) -> int:
     return length * stride if padding == "same" else length * stride + max(kernel - stride, 0)
 
 
+def _dilate_kernel(kernel: Any, dilation_rate: tuple[int, int]) -> Any:
+    """``(kh, kw, o, i)`` -> ``((kh - 1) * dh + 1, (kw - 1) * dw + 1, o, i)``, taps spread."""
+    kh, kw, filters, channels = kernel.shape
+    dh, dw = dilation_rate
+    # A tap followed by d - 1 zero rows, then the zero rows past the last tap cut off.
+    kernel = ops.pad(ops.expand_dims(kernel, 1), ((0, 0), (0, dh - 1), (0, 0), (0, 0), (0, 0)))
+    kernel = ops.reshape(kernel, (kh * dh, kw, filters, channels))[: (kh - 1) * dh + 1]
+    kernel = ops.pad(ops.expand_dims(kernel, 2), ((0, 0), (0, 0), (0, dw - 1), (0, 0), (0, 0)))
+    kernel = ops.reshape(kernel, ((kh - 1) * dh + 1, kw * dw, filters, channels))
+    return kernel[:, : (kw - 1) * dw + 1]
+
+
 @keras.saving.register_keras_serializable(package="keras_facegen")
 class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
     """``keras.layers.Conv2DTranspose`` computed as a stride-1 convolution and depth-to-space.
@@ -133,7 +145,20 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
             ``(N, H_out, W_out, filters)``, as ``keras.layers.Conv2DTranspose``.
         """
         if not self._uses_subpixel(tuple(inputs.shape)):
-            return super().call(inputs)
+            if tuple(self.dilation_rate) == (1, 1):
+                return super().call(inputs)
+            # TensorFlow's CPU kernels without oneDNN refuse dilation_rate > 1 in a transposed
+            # convolution (keras.layers.Conv2DTranspose fails there); the same function with
+            # the kernel's taps spread out and dilation 1 runs on every backend and CPU.
+            y = ops.conv_transpose(
+                inputs,
+                _dilate_kernel(self.kernel, tuple(self.dilation_rate)),
+                strides=list(self.strides),
+                padding=self.padding,
+                output_padding=self.output_padding,
+                data_format=self.data_format,
+            )
+            return self._bias_and_activation(y)
         height, width = inputs.shape[1], inputs.shape[2]
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
         jh, jw = taps(kh, sh), taps(kw, sw)
@@ -157,8 +182,14 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
         top, left = ph - q0h * sh, pw - q0w * sw
         if (top, left, rows * sh, cols * sw) != (0, 0, out_h, out_w):
             y = y[:, top : top + out_h, left : left + out_w, :]
+        return self._bias_and_activation(y)
+
+    def _bias_and_activation(self, y: Any) -> Any:
         if self.use_bias:
-            y = ops.add(y, ops.reshape(self.bias, (1, 1, 1, self.filters)))
+            shape = (1, 1, 1, self.filters)
+            if self.data_format == "channels_first":
+                shape = (1, self.filters, 1, 1)
+            y = ops.add(y, ops.reshape(self.bias, shape))
         if self.activation is not None:
             y = self.activation(y)
         return y

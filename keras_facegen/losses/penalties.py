@@ -14,11 +14,13 @@ summed outputs is not the per-sample gradient; use layer normalization or none w
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import keras
 from keras import ops
 
+from keras_facegen.backend import input_gradients
 from keras_facegen.losses.base import Term, TermInputs, realness
 
 __all__ = ["Drift", "GradientPenalty", "R1Penalty"]
@@ -44,24 +46,21 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _require_discriminator(inputs: TermInputs, term: Term) -> None:
+def _require_discriminator(inputs: TermInputs, term: Term) -> Callable[[Any], Any]:
     if inputs.discriminator is None:
         raise ValueError(
             f"{term!r} needs TermInputs.discriminator (a pure images -> logits function) to "
             "take input gradients; received discriminator=None."
         )
+    return inputs.discriminator
 
 
 def _per_sample_axes(x: Any) -> list[int]:
     return list(range(1, len(x.shape)))
 
 
-def _realness_gradients(inputs: TermInputs, x: Any) -> Any:
-    # `backend` sits one floor above `losses` (its GAN trainers import the losses), so it is
-    # looked up at call time rather than at import time.
-    from keras_facegen.backend import input_gradients
-
-    grads = input_gradients(lambda images: realness(inputs.discriminator(images)), x)
+def _realness_gradients(discriminator: Callable[[Any], Any], x: Any) -> Any:
+    grads = input_gradients(lambda images: realness(discriminator(images)), x)
     return ops.cast(grads, "float32")
 
 
@@ -110,7 +109,7 @@ class GradientPenalty(Term):
         Raises:
             ValueError: If ``inputs`` lacks a discriminator or a seed generator.
         """
-        _require_discriminator(inputs, self)
+        discriminator = _require_discriminator(inputs, self)
         if inputs.seed_generator is None:
             raise ValueError(
                 f"{self!r} samples interpolation weights and needs TermInputs.seed_generator "
@@ -121,18 +120,13 @@ class GradientPenalty(Term):
         eps_shape = (ops.shape(real)[0],) + (1,) * (len(real.shape) - 1)
         eps = keras.random.uniform(eps_shape, 0.0, 1.0, dtype="float32", seed=inputs.seed_generator)
         mixed = eps * real + (1.0 - eps) * fake
-        grads = _realness_gradients(inputs, mixed)
+        grads = _realness_gradients(discriminator, mixed)
         norms = ops.sqrt(ops.sum(ops.square(grads), axis=_per_sample_axes(grads)) + _NORM_EPSILON)
         return self.weight * ops.mean(ops.square(norms - self.target))
 
     def get_config(self) -> dict[str, Any]:
         """Returns the constructor arguments."""
         return {"weight": self.weight, "target": self.target, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> GradientPenalty:
-        """Rebuilds the term from :meth:`get_config`."""
-        return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="keras_facegen")
@@ -172,21 +166,16 @@ class R1Penalty(Term):
         Raises:
             ValueError: If ``inputs`` lacks a discriminator.
         """
-        _require_discriminator(inputs, self)
+        discriminator = _require_discriminator(inputs, self)
         # Real images are data: no gradient should flow back into whatever produced them.
         real = ops.stop_gradient(ops.cast(inputs.real_images, "float32"))
-        grads = _realness_gradients(inputs, real)
+        grads = _realness_gradients(discriminator, real)
         squared_norms = ops.sum(ops.square(grads), axis=_per_sample_axes(grads))
         return 0.5 * self.gamma * ops.mean(squared_norms)
 
     def get_config(self) -> dict[str, Any]:
         """Returns the constructor arguments."""
         return {"gamma": self.gamma, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> R1Penalty:
-        """Rebuilds the term from :meth:`get_config`."""
-        return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="keras_facegen")
@@ -227,8 +216,3 @@ class Drift(Term):
     def get_config(self) -> dict[str, Any]:
         """Returns the constructor arguments."""
         return {"epsilon": self.epsilon, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Drift:
-        """Rebuilds the term from :meth:`get_config`."""
-        return cls(**config)
