@@ -220,17 +220,10 @@ def test_every_module_imports(module):
         raise
 
 
-# Files of the package still over MAX_LINES, split by other branches of issue 17; the lead
-# empties this list when merging them (an entry that is no longer too long fails below).
-NOT_YET_SPLIT = {"models/progressive.py"}
-
-
 def test_no_library_file_is_over_the_line_limit():
     too_long = {}
     for path in ROOT.rglob("*.py"):
         count = len(path.read_text().splitlines())
         if count > MAX_LINES:
             too_long[path.relative_to(ROOT).as_posix()] = count
-    unexpected = {name: n for name, n in too_long.items() if name not in NOT_YET_SPLIT}
-    assert unexpected == {}, f"split these where their concepts part: {unexpected}"
-    assert set(too_long) == NOT_YET_SPLIT, "remove the files now short enough from NOT_YET_SPLIT"
+    assert too_long == {}, f"split these where their concepts part: {too_long}"
