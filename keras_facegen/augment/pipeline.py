@@ -276,7 +276,9 @@ class Augment(keras.layers.Layer):
             images = t.luma_flip(images, self._coin(images, p) & self._coin(images, 0.5))
         if "hue" in names:
             angle = self._uniform(images, -_HUE_MAX, _HUE_MAX)
-            images = transforms._select(self._coin(images, p), t.hue_rotation(images, angle), images)
+            images = transforms._select(
+                self._coin(images, p), t.hue_rotation(images, angle), images
+            )
         if "saturation" in names:
             factor = ops.exp2(self._normal(images, _SATURATION_STD))
             images = transforms._select(self._coin(images, p), t.saturation(images, factor), images)
@@ -304,9 +306,7 @@ class Augment(keras.layers.Layer):
             images = transforms._select(apply, cut, images)
         return images
 
-    def _geometric(
-        self, images: Any, p: Any, names: Sequence[str], height: int, width: int
-    ) -> Any:
+    def _geometric(self, images: Any, p: Any, names: Sequence[str], height: int, width: int) -> Any:
         t = transforms
         batch = self._batch(images)
         identity = ops.broadcast_to(ops.eye(3, dtype="float32"), (batch, 3, 3))
@@ -319,7 +319,9 @@ class Augment(keras.layers.Layer):
 
         if "scale" in names:
             apply = self._coin(images, p)
-            matrix = compose(matrix, t.scale_matrix(ops.exp2(self._normal(images, _SCALE_STD))), apply)
+            matrix = compose(
+                matrix, t.scale_matrix(ops.exp2(self._normal(images, _SCALE_STD))), apply
+            )
             any_applied = any_applied | apply
         if "rotate" in names:
             apply = self._coin(images, p)

@@ -322,7 +322,8 @@ def brightness(images: Any, offset: Any) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> float(keras.ops.convert_to_numpy(brightness(np.zeros((1, 1, 1, 3)), [0.25]))[0, 0, 0, 1])
+        >>> out = brightness(np.zeros((1, 1, 1, 3)), [0.25])
+        >>> float(keras.ops.convert_to_numpy(out)[0, 0, 0, 1])
         0.25
     """
     images = _as_images(images)
@@ -341,7 +342,8 @@ def contrast(images: Any, factor: Any) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> float(keras.ops.convert_to_numpy(contrast(np.full((1, 1, 1, 3), 0.5), [2.0]))[0, 0, 0, 0])
+        >>> out = contrast(np.full((1, 1, 1, 3), 0.5), [2.0])
+        >>> float(keras.ops.convert_to_numpy(out)[0, 0, 0, 0])
         1.0
     """
     images = _as_images(images)
@@ -448,7 +450,7 @@ def saturation(images: Any, factor: Any) -> Any:
 
 
 def cutout(images: Any, center_x: Any, center_y: Any, size: float = 0.5) -> Any:
-    """Zeroes a square of side ``size`` (a fraction of the image) centred at ``(center_x, center_y)``.
+    """Zeroes a square of side ``size`` (a fraction of the side) centred at the given point.
 
     A pixel is cut when its centre, in fractions of the width and height (``(col + 0.5) / W``),
     lies less than ``size / 2`` from the square's centre along both axes.
