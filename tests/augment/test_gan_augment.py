@@ -168,3 +168,45 @@ def test_keras_file_keeps_the_pipeline_and_its_state(tmp_path):
         GAN.from_config(GAN(F.tiny_generator(), F.tiny_discriminator()).get_config()).augment
         is None
     )
+
+
+class _Logs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.rows = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.rows.append((int(logs["resolution"]), float(logs["aug_p"]), float(logs["r_t"])))
+
+
+def test_progressive_gan_augments_at_each_stage_resolution():
+    from keras_facegen.data import synthetic_faces
+    from keras_facegen.models import (
+        ProgressiveGAN,
+        ProgressiveSchedule,
+        pggan_discriminator,
+        pggan_generator,
+    )
+
+    small = {"fmap_base": 32, "fmap_max": 8}
+    batches = {4: 4, 8: 4, 16: 4}
+    schedule = ProgressiveSchedule(16, fade_images=8, stable_images=8, batch_sizes=batches)
+    gan = ProgressiveGAN(
+        pggan_generator(16, latent_dim=8, **small),
+        pggan_discriminator(16, **small),
+        schedule=schedule,
+        augment=ADA(p=0.5, speed_images=40, interval=1, seed=0),
+        seed=0,
+    )
+    gan.compile()
+    logs = _Logs()
+    images, _ = synthetic_faces(16, resolution=16, seed=0)
+    gan.fit(images, callbacks=[logs], verbose=0)
+    assert {row[0] for row in logs.rows} == {4, 8, 16}
+    # Each step moves p by 4/40 in the direction of r_t, at every stage.
+    p = 0.5
+    for _, logged_p, r_t in logs.rows:
+        p = min(max(p + np.sign(r_t - 0.6) * 0.1, 0.0), 1.0)
+        assert logged_p == pytest.approx(p, abs=1e-6)
+    clone = ProgressiveGAN.from_config(gan.get_config())
+    assert isinstance(clone.augment, ADA)
