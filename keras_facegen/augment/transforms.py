@@ -211,7 +211,8 @@ def rotation_matrix(angle: Any) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> np.round(keras.ops.convert_to_numpy(rotation_matrix([np.pi / 2]))[0], 6).tolist()
+        >>> m = keras.ops.convert_to_numpy(rotation_matrix([np.pi / 2]))[0]
+        >>> (np.round(m, 6) + 0.0).tolist()  # + 0.0 turns -0.0 into 0.0
         [[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     """
     angle = ops.cast(ops.convert_to_tensor(angle), "float32")
@@ -410,7 +411,7 @@ def hue_rotation(images: Any, angle: Any) -> Any:
         >>> import numpy as np
         >>> x = np.array([1.0, 0.0, 0.0], "float32").reshape(1, 1, 1, 3)
         >>> out = hue_rotation(x, [2 * np.pi / 3])
-        >>> np.round(keras.ops.convert_to_numpy(out)[0, 0, 0], 6).tolist()
+        >>> (np.round(keras.ops.convert_to_numpy(out)[0, 0, 0], 6) + 0.0).tolist()
         [0.0, 1.0, 0.0]
     """
     images = _as_images(images)
