@@ -86,11 +86,13 @@ def deserialize_term(config: Mapping[str, Any]) -> Term:
 class _NamedFunction:
     """A saved function term's function, under the log name it was saved with."""
 
-<<<<<<< HEAD
-    term.name = name
-    term.feature_layer = getattr(fn, "feature_layer", None)
-    term.__wrapped__ = fn
-    return term
+    def __init__(self, fn: Callable[[TermInputs], Any], name: str) -> None:
+        self.name = name
+        self.feature_layer = getattr(fn, "feature_layer", None)
+        self.__wrapped__ = fn  # what serialize_term saves again
+
+    def __call__(self, inputs: TermInputs) -> Any:
+        return self.__wrapped__(inputs)
 
 
 def generator_latent_dim(generator: keras.Model) -> int:
@@ -115,12 +117,3 @@ def total_loss(loss: Any, values: Mapping[str, Any]) -> Any:
     for value in values.values():
         loss = loss + value
     return loss
-=======
-    def __init__(self, fn: Callable[[TermInputs], Any], name: str) -> None:
-        self.name = name
-        self.feature_layer = getattr(fn, "feature_layer", None)
-        self.__wrapped__ = fn  # what serialize_term saves again
-
-    def __call__(self, inputs: TermInputs) -> Any:
-        return self.__wrapped__(inputs)
->>>>>>> main
