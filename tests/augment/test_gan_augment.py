@@ -210,3 +210,11 @@ def test_progressive_gan_augments_at_each_stage_resolution():
         assert logged_p == pytest.approx(p, abs=1e-6)
     clone = ProgressiveGAN.from_config(gan.get_config())
     assert isinstance(clone.augment, ADA)
+
+
+def test_gan_from_preset_takes_augment():
+    from keras_facegen.models import gan_from_preset
+
+    gan = gan_from_preset("face64_small", resolution=32, augment="ada", compile=False)
+    assert isinstance(gan.augment, ADA) and gan.augment.target == 0.6
+    assert gan_from_preset("face64_small", resolution=32, compile=False).augment is None
