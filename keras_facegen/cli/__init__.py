@@ -12,6 +12,7 @@ Commands, one module each (its parser and its body):
     serve     Serve the latent explorer page and its JSON/PNG API (uvicorn, 127.0.0.1).
     evaluate  Measure a generator against real faces (SWD, MS-SSIM, optional FID) as a table.
     prepare   Decode an image folder once into a multi-resolution cache (datasets beyond memory).
+    crop-faces  Turn photos into aligned square face crops (needs the [faces] extra).
 
 Adding a command: write ``keras_facegen/cli/<name>.py`` with ``add_parser(subparsers)`` (it
 builds its parser with :func:`~keras_facegen.cli._args.command_parser` and sets
@@ -30,7 +31,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from keras_facegen import __version__
-from keras_facegen.cli import code, evaluate, morph, prepare, sample, serve, train
+from keras_facegen.cli import code, crop_faces, evaluate, morph, prepare, sample, serve, train
 from keras_facegen.cli._args import (
     INPUT_ERRORS,
     PROG,
@@ -50,7 +51,16 @@ from keras_facegen.cli._quiet import (
 __all__ = ["COMMANDS", "PROG", "CommandError", "build_parser", "main"]
 
 #: The commands, in ``--help`` order: modules with ``add_parser(subparsers)`` and ``run(args)``.
-COMMANDS: list[ModuleType] = [train, sample, morph, code, serve, evaluate, prepare]
+COMMANDS: list[ModuleType] = [
+    train,
+    sample,
+    morph,
+    code,
+    serve,
+    evaluate,
+    prepare,
+    crop_faces,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,9 @@ RUN_SETTINGS: dict[str, tuple[str, str]] = {
     "data": ("data", "--data"),
     "num_images": ("num_images", "--num-images"),
     "seed": ("seed", "--seed"),
+    "augment": ("augment", "--augment"),
+    "ada_target": ("ada_target", "--ada-target"),
+    "mirror": ("mirror", "--mirror"),
 }
 
 #: ``train`` settings ``--resume`` takes from ``facegen.json`` unless given again (they change

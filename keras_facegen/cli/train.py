@@ -124,8 +124,67 @@ def add_parser(subparsers: Any) -> None:
     train.add_argument(
         "--seed", type=seed_int, default=0, help="random seed (weights, data order, latents)"
     )
+    train.add_argument(
+        "--augment",
+        choices=AUGMENTS,
+        default=None,
+        help="augment what the discriminator sees: ada (adaptive strength), diffaugment, none "
+        "(default: ada for an image folder or cache, none for the synthetic faces)",
+    )
+    train.add_argument(
+        "--ada-target",
+        type=ada_target,
+        default=None,
+        metavar="R",
+        help="--augment ada: the target of r_t = E[sign(D(real))] (default 0.6)",
+    )
+    train.add_argument(
+        "--mirror", action="store_true", help="also flip each real face left-right at random"
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=run)
+
+
+#: ``--augment`` choices (see ``keras_facegen.augment``).
+AUGMENTS = ("ada", "diffaugment", "none")
+
+
+def ada_target(text: str) -> float:
+    """An argument type accepting ADA's target in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], e.g. 0.6; got {text!r}")
+    return value
+
+
+def _resolve_augment(args: argparse.Namespace, recorded: dict[str, Any]) -> None:
+    """Fills in ``--augment`` / ``--ada-target`` defaults (after a resume took the recorded ones).
+
+    A run recorded before these flags existed trained without augmentation: it resumes so.
+    """
+    if args.augment is None:
+        if args.resume and recorded and "augment" not in recorded:
+            args.augment = "none"
+        else:
+            args.augment = "none" if args.data == "synthetic" else "ada"
+    if args.augment == "ada":
+        args.ada_target = 0.6 if args.ada_target is None else args.ada_target
+    elif "ada_target" in args._given:
+        raise CommandError(f"--ada-target applies to --augment ada only (not {args.augment})")
+
+
+def _augment_layer(args: argparse.Namespace) -> Any:
+    """The ``augment=`` argument of the GAN the flags describe."""
+    from keras_facegen import augment
+
+    if args.augment == "ada":
+        return augment.ADA(target=args.ada_target, mirror=args.mirror, seed=args.seed)
+    if args.augment == "diffaugment":
+        return augment.Augment("diffaugment", mirror=args.mirror, seed=args.seed)
+    return augment.Augment("none", mirror=True, seed=args.seed) if args.mirror else None
 
 
 def _check_run_folder(args: argparse.Namespace) -> None:
@@ -135,8 +194,10 @@ def _check_run_folder(args: argparse.Namespace) -> None:
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {str(out)!r} is a file; expected a run folder")
+    recorded: dict[str, Any] = {}
     if args.resume:
-        settings_for_resume(args, read_run_info(out / training.RUN_INFO_FILE))
+        recorded = read_run_info(out / training.RUN_INFO_FILE)
+        settings_for_resume(args, recorded)
         checkpoint = out / "checkpoint" / "checkpoint.npz"
         if not checkpoint.is_file():
             raise FileNotFoundError(
@@ -152,6 +213,7 @@ def _check_run_folder(args: argparse.Namespace) -> None:
                 "or replace it with --overwrite"
             )
     check_output_folder(out, "--out")
+    _resolve_augment(args, recorded)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -185,6 +247,7 @@ def _train_dcgan(args: argparse.Namespace) -> None:
         resolution=args.resolution,
         ema_decay=args.ema,
         seed=args.seed,
+        augment=_augment_layer(args),
     )
     result = training.train(
         gan,
@@ -234,6 +297,7 @@ def _train_pggan(args: argparse.Namespace) -> None:
         phase_images=args.phase_images,
         ema_decay=args.ema,
         seed=args.seed,
+        augment=_augment_layer(args),
     )
     images = training.training_images(args.data, args.resolution, args.num_images, args.seed)
     settings = run_settings(args)

@@ -9,6 +9,8 @@
 - :func:`prepare_cache` writes a folder once into a multi-resolution cache on disk (4×4 up to the
   target, sharded ``.npy`` files); :class:`ImageCache` streams it batch by batch, for datasets
   bigger than memory.
+- :func:`crop_faces` turns photos into aligned face crops (eyes level, scaled by their distance);
+  it needs OpenCV, the ``[faces]`` extra.
 - :func:`softened_copies` / :func:`soften` blur, resample or add noise to faces, so that an
   attribute classifier reads soft generated faces as it reads sharp real ones.
 """
@@ -24,6 +26,7 @@ from keras_facegen.data.cache import (
     open_cache,
 )
 from keras_facegen.data.cache_writer import prepare_cache
+from keras_facegen.data.faces import CropReport, FaceBox, aligned_crop, crop_faces, detect_faces
 from keras_facegen.data.image_folder import (
     IMAGE_EXTENSIONS,
     image_folder,
@@ -41,9 +44,14 @@ __all__ = [
     "MANIFEST_FILE",
     "SOFTENINGS",
     "CachedImages",
+    "CropReport",
+    "FaceBox",
     "ImageCache",
     "ShuffledBatches",
+    "aligned_crop",
     "cache_resolutions",
+    "crop_faces",
+    "detect_faces",
     "halve",
     "image_folder",
     "is_cache",

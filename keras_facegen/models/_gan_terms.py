@@ -93,3 +93,27 @@ class _NamedFunction:
 
     def __call__(self, inputs: TermInputs) -> Any:
         return self.__wrapped__(inputs)
+
+
+def generator_latent_dim(generator: keras.Model) -> int:
+    """The latent size a generator takes, from its input shape."""
+    try:
+        shape = generator.input_shape
+    except (AttributeError, ValueError) as error:
+        raise ValueError(
+            "Could not read the latent size from the generator's input; pass latent_dim=... "
+            f"(generator={generator.name!r})."
+        ) from error
+    if isinstance(shape, list) or len(shape) != 2 or shape[-1] is None:
+        raise ValueError(
+            "Expected a generator with one input of shape (None, latent_dim); received input "
+            f"shape {shape}. Pass latent_dim=... explicitly."
+        )
+    return int(shape[-1])
+
+
+def total_loss(loss: Any, values: Mapping[str, Any]) -> Any:
+    """``loss`` plus every term's value."""
+    for value in values.values():
+        loss = loss + value
+    return loss

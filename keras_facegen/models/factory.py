@@ -153,7 +153,8 @@ def gan_from_preset(
         ema_decay: Keep an exponential moving average of the generator weights.
         seed: Seed of the train step's random numbers.
         compile: Compile with the preset's optimizers.
-        **gan_kwargs: More :class:`~keras_facegen.models.GAN` arguments (``d_steps``, ...).
+        **gan_kwargs: More :class:`~keras_facegen.models.GAN` arguments (``d_steps``,
+            ``augment``, ...).
 
     Returns:
         A :class:`~keras_facegen.models.GAN`, compiled if ``compile`` is true.

@@ -24,16 +24,25 @@ from keras import ops
 
 from keras_facegen import losses as facegen_losses
 from keras_facegen._validation import check_int
+from keras_facegen.augment import Augment
 from keras_facegen.backend import gan_trainer
 from keras_facegen.losses.base import AdversarialLoss, Term, TermInputs
+from keras_facegen.models._gan_augment import (
+    augment_logs,
+    augmented,
+    observe_reals,
+    resolve_augment,
+)
 from keras_facegen.models._gan_batches import unpack_batch
 from keras_facegen.models._gan_terms import (
     DiscriminatorViews,
     as_terms,
     deserialize_term,
     feature_view,
+    generator_latent_dim,
     resolve_loss,
     serialize_term,
+    total_loss,
 )
 from keras_facegen.models.gan_generation import GANGenerationMixin
 from keras_facegen.models.gan_optimizer import GANCompileMixin, GANOptimizer, default_optimizer
@@ -98,6 +107,9 @@ class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
             0.999 keeps the EMA close to the initial weights for thousands of steps.
         seed: Seed of the train step's random numbers (latents, term randomness).
         name: Model name.
+        augment: Augment what the discriminator sees (reals and fakes, in both players' steps):
+            ``"ada"``, ``"diffaugment"``, an ``augment.Augment`` / ``augment.ADA``, or ``None``.
+            Logs ``aug_p`` (and ``r_t`` with ADA); terms get the augmented images.
 
     Raises:
         ValueError: If an argument is out of range or of the wrong kind.
@@ -125,6 +137,7 @@ class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
         seed: int | None = None,
         name: str = "gan",
         ema_warmup: bool = True,
+        augment: str | Augment | None = None,
         **kwargs: Any,
     ) -> None:
         for argument, value in (("generator", generator), ("discriminator", discriminator)):
@@ -144,7 +157,7 @@ class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
                 f"Expected `ema_decay` to be None or in [0, 1); received ema_decay={ema_decay!r}."
             )
         if latent_dim is None:
-            latent_dim = _generator_latent_dim(generator)
+            latent_dim = generator_latent_dim(generator)
         latent_dim = check_int(latent_dim, "latent_dim")
         adversarial_loss = resolve_loss(loss)
         penalty_terms = as_terms(penalties, "discriminator", "penalties")
@@ -170,6 +183,7 @@ class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
         self.ema_warmup = bool(ema_warmup)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed_generator")
+        self.augment = resolve_augment(augment)
 
         self._views = DiscriminatorViews()
         feature_names = tuple(
@@ -310,7 +324,9 @@ class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
     ) -> tuple[Any, dict[str, Any]]:
         with self._constant_pass():
             fake = ops.stop_gradient(self.generator(latents, training=training))
+        real, fake = augmented(self.augment, real, fake, training)
         real_logits, real_features = self._discriminate(real, training=training)
+        observe_reals(self.augment, real_logits, training)
         fake_logits, fake_features = self._discriminate(fake, training=training)
         loss = ops.cast(
             self.adversarial_loss.discriminator_loss(real_logits, fake_logits), "float32"
@@ -326,7 +342,7 @@ class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
             seed_generator=self.seed_generator,
         )
         values = self._evaluate_terms(self.penalties, inputs)
-        return _total(loss, values), values
+        return total_loss(loss, values), values
 
     def _needs_real_pass(self) -> bool:
         if getattr(self.adversarial_loss, "needs_real_logits", False):
@@ -339,7 +355,9 @@ class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
     def _generator_objective(
         self, real: Any, latents: Any, training: bool = True
     ) -> tuple[Any, dict[str, Any]]:
-        fake = self.generator(latents, training=training)
+        real, fake = augmented(
+            self.augment, real, self.generator(latents, training=training), training
+        )
         fake_logits, fake_features = self._discriminate(fake, training=training)
         real_logits, real_features = None, {}
         if self._needs_real_pass():
@@ -359,7 +377,7 @@ class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
             seed_generator=self.seed_generator,
         )
         values = self._evaluate_terms(self.matching, inputs)
-        return _total(loss, values), values
+        return total_loss(loss, values), values
 
     def ema_decay_at(self, step: Any) -> Any:
         """The EMA decay used by the train step that starts at ``iterations == step``.
@@ -448,7 +466,7 @@ class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
         if self.ema_decay is not None:
             self._update_ema()
         self._count_step(batch_size)
-        return {m.name: m.result() for m in self.metrics}
+        return {**{m.name: m.result() for m in self.metrics}, **augment_logs(self.augment)}
 
     def _gan_test_step(self, data: Any) -> dict[str, Any]:
         """Evaluates the losses and terms on one batch (inference mode) without updating.
@@ -515,6 +533,7 @@ class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
             "ema_decay": self.ema_decay,
             "ema_warmup": self.ema_warmup,
             "seed": self.seed,
+            "augment": keras.saving.serialize_keras_object(self.augment),
         }
 
     @classmethod
@@ -533,26 +552,5 @@ class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
         config["loss"] = facegen_losses.deserialize(config["loss"])
         for key in ("penalties", "matching"):
             config[key] = [deserialize_term(t) for t in config.get(key, [])]
+        config["augment"] = keras.saving.deserialize_keras_object(config.get("augment"))
         return cls(**config)
-
-
-def _total(loss: Any, values: Mapping[str, Any]) -> Any:
-    for value in values.values():
-        loss = loss + value
-    return loss
-
-
-def _generator_latent_dim(generator: keras.Model) -> int:
-    try:
-        shape = generator.input_shape
-    except (AttributeError, ValueError) as error:
-        raise ValueError(
-            "Could not read the latent size from the generator's input; pass latent_dim=... "
-            f"(generator={generator.name!r})."
-        ) from error
-    if isinstance(shape, list) or len(shape) != 2 or shape[-1] is None:
-        raise ValueError(
-            "Expected a generator with one input of shape (None, latent_dim); received input "
-            f"shape {shape}. Pass latent_dim=... explicitly."
-        )
-    return int(shape[-1])

@@ -104,3 +104,25 @@ def test_recipes_pggan_arm_quick(out):
     assert [r["recipe"] for r in rows] == ["PGGAN", "real (held out)"]
     assert rows[0]["images shown"] >= 72
     assert np.isfinite(rows[0]["SWD x1e3"])
+
+
+def test_limited_data_quick(out):
+    import limited_data
+
+    rows = _run("limited_data", out)
+    assert [(r["faces"], r["arm"]) for r in rows] == [
+        (16, "none"),
+        (16, "diffaugment"),
+        (16, "ada"),
+    ]
+    for row in rows:
+        assert np.isfinite(row["SWD held-out (end)"]) and row["SWD train (end)"] > 0
+        assert row["nearest train / held-out"] > 0
+    assert rows[0]["p (end)"] == 0.0 and rows[1]["p (end)"] == 1.0
+    assert 0.0 <= rows[2]["p (end)"] <= 1.0 and -1.0 <= rows[2]["r_t (end)"] <= 1.0
+    assert (out / "limited_data_16_quick.png").stat().st_size > 1000
+    assert "| 16 | ada |" in (out / "limited_data_quick.md").read_text()
+    # The memorisation check: a fake equal to a training face has ratio 0.
+    train = np.random.default_rng(0).normal(size=(4, 2, 2, 3))
+    held = np.random.default_rng(1).normal(size=(4, 2, 2, 3))
+    assert limited_data.nearest_ratio(train[:2], train, held) == 0.0

@@ -1,0 +1,525 @@
+"""Augmentation pipelines for the discriminator: fixed strength (:class:`Augment`) and ADA.
+
+A pipeline is a list of named transforms, each applied to an image with probability ``p``
+(independently per image and per transform), with its parameters drawn from the distribution of
+the paper it comes from. Geometric transforms are composed into one matrix per image and
+resampled once. The strength ``p`` is a non-trainable variable of the layer, so it is saved in
+``.keras`` files and checkpoints and, on JAX, threaded through ``fit``'s stateless loop like every
+other piece of state. :class:`ADA` updates it inside the train step from the discriminator's
+outputs on the reals (:meth:`ADA.observe`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_facegen._validation import check_int
+from keras_facegen.augment import transforms
+
+#: Every transform a pipeline can name, in the order a pipeline applies them.
+TRANSFORMS = (
+    # ADA's pixel blitting (reflection padding for the integer translation).
+    "xflip",
+    "rotate90",
+    "xint",
+    # ADA's geometric transforms: one bicubic resampling of the composed matrix.
+    "scale",
+    "rotate",
+    "aniso",
+    "xfrac",
+    # ADA's colour transforms.
+    "brightness",
+    "contrast",
+    "lumaflip",
+    "hue",
+    "saturation",
+    # DiffAugment's colour, translation (zero padding, 1/8 of the side) and cutout (1/2).
+    "diff_brightness",
+    "diff_saturation",
+    "diff_contrast",
+    "translation",
+    "cutout",
+)
+_GEOMETRIC = ("scale", "rotate", "aniso", "xfrac")
+
+#: Named pipelines: ADA's default ``bgc`` set and DiffAugment's ``color,translation,cutout``.
+PIPELINES: dict[str, tuple[str, ...]] = {
+    "ada": (
+        "xflip",
+        "rotate90",
+        "xint",
+        "scale",
+        "rotate",
+        "aniso",
+        "xfrac",
+        "brightness",
+        "contrast",
+        "lumaflip",
+        "hue",
+        "saturation",
+    ),
+    "diffaugment": ("diff_brightness", "diff_saturation", "diff_contrast", "translation", "cutout"),
+    "none": (),
+}
+
+# Strengths of ADA's transforms (Karras et al. 2020, appendix B.2) and DiffAugment's ranges.
+_XINT_MAX = 0.125
+_SCALE_STD = 0.2
+_ROTATE_MAX = math.pi
+_ANISO_STD = 0.2
+_XFRAC_STD = 0.125
+_BRIGHTNESS_STD = 0.2
+_CONTRAST_STD = 0.5
+_HUE_MAX = math.pi
+_SATURATION_STD = 1.0
+_TRANSLATION_RATIO = 0.125
+_CUTOUT_SIZE = 0.5
+
+
+def _resolve_pipeline(pipeline: str | Sequence[str]) -> tuple[str, ...]:
+    if isinstance(pipeline, str):
+        if pipeline not in PIPELINES:
+            raise ValueError(
+                f"Expected `pipeline` to be one of {sorted(PIPELINES)} or a list of transforms "
+                f"from {list(TRANSFORMS)}; received pipeline={pipeline!r}."
+            )
+        return PIPELINES[pipeline]
+    names = tuple(pipeline)
+    unknown = [n for n in names if n not in TRANSFORMS]
+    if unknown or len(set(names)) != len(names):
+        raise ValueError(
+            f"Expected `pipeline` to list distinct transforms from {list(TRANSFORMS)}; "
+            f"received pipeline={list(names)!r}."
+        )
+    return tuple(n for n in TRANSFORMS if n in names)
+
+
+def _check_probability(value: Any, argument: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not (0.0 <= number <= 1.0):
+        raise ValueError(f"Expected `{argument}` in [0, 1]; received {argument}={value!r}.")
+    return number
+
+
+@keras.saving.register_keras_serializable(package="keras_facegen")
+class Augment(keras.layers.Layer):
+    """Differentiable augmentations of everything the discriminator sees, at strength ``p``.
+
+    ``GAN(..., augment=Augment("diffaugment"))`` runs the reals and the fakes through this layer
+    before every discriminator call, in the discriminator's and in the generator's step; the
+    gradient flows through it to the generator, so the generator learns the un-augmented
+    distribution (Karras et al. 2020; Zhao et al. 2020). Each transform is applied to each image
+    with probability ``p``; ``p = 0`` returns the images exactly. Called with ``training=False``
+    the layer is the identity.
+
+    Args:
+        pipeline: ``"ada"`` (ADA's ``bgc`` set: x-flip, 90-degree rotations, integer translation,
+            isotropic and anisotropic scaling, rotation, fractional translation, brightness,
+            contrast, luma flip, hue rotation, saturation), ``"diffaugment"`` (DiffAugment's
+            colour, translation and cutout), ``"none"``, or a list of names from
+            :data:`TRANSFORMS`.
+        p: The probability of each transform, in [0, 1]; default 1 for ``"diffaugment"`` (as
+            in its paper), 0 otherwise.
+        mirror: Also mirror each *real* image left to right with probability 1/2 (the dataset
+            x-flip of the Progressive GAN paper; not applied to fakes, not part of ``p``).
+        seed: Seed of the layer's random draws.
+        **kwargs: Base layer arguments (``name``, ...).
+
+    Raises:
+        ValueError: If ``pipeline`` or ``p`` is not valid.
+
+    Example:
+        >>> import numpy as np
+        >>> aug = Augment("diffaugment", p=1.0, seed=0)
+        >>> x = np.zeros((2, 8, 8, 3), "float32")
+        >>> tuple(aug(x, training=True).shape)
+        (2, 8, 8, 3)
+        >>> bool(np.array_equal(keras.ops.convert_to_numpy(Augment("ada", p=0.0)(x)), x))
+        True
+    """
+
+    def __init__(
+        self,
+        pipeline: str | Sequence[str] = "ada",
+        p: float | None = None,
+        mirror: bool = False,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("name", "augment")
+        super().__init__(**kwargs)
+        self.pipeline = pipeline if isinstance(pipeline, str) else list(pipeline)
+        self.transforms = _resolve_pipeline(pipeline)
+        if p is None:
+            p = 1.0 if pipeline == "diffaugment" else 0.0
+        self.initial_p = _check_probability(p, "p")
+        self.mirror = bool(mirror)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed, name="augment_seed_generator")
+        self.p = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(self.initial_p),
+            dtype="float32",
+            trainable=False,
+            aggregation="only_first_replica",
+            name="p",
+        )
+        self.built = True
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether the train step adjusts ``p`` (``False`` here; see :class:`ADA`)."""
+        return False
+
+    def observe(self, real_logits: Any) -> None:
+        """Called by the GAN with the discriminator's logits on the (augmented) reals.
+
+        A fixed-strength pipeline ignores them.
+
+        Args:
+            real_logits: ``(N,)``, ``(N, 1)`` or ``(N, 2)`` logits.
+        """
+        del real_logits
+
+    def call(self, images: Any, training: bool | None = True, real: bool = False) -> Any:
+        """Augments ``images`` (``training=False``: returns them unchanged).
+
+        Args:
+            images: ``(N, H, W, C)`` float images.
+            training: Whether to augment.
+            real: Whether the batch holds real images (only reals are mirrored).
+
+        Returns:
+            The augmented batch, same shape and dtype.
+        """
+        if training is False:
+            return images
+        images = ops.convert_to_tensor(images)
+        if self.mirror and real:
+            images = transforms.xflip(images, self._coin(images, 0.5))
+        if not self.transforms:
+            return images
+        return self._apply(images, ops.cast(self.p.value, "float32"))
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        """The input shape.
+
+        Args:
+            input_shape: Shape of the inputs.
+
+        Returns:
+            The same shape.
+        """
+        return input_shape
+
+    # === Random draws ===
+
+    def _batch(self, images: Any) -> Any:
+        return ops.shape(images)[0]
+
+    def _uniform(self, images: Any, low: float = 0.0, high: float = 1.0) -> Any:
+        return keras.random.uniform(
+            (self._batch(images),), low, high, dtype="float32", seed=self.seed_generator
+        )
+
+    def _normal(self, images: Any, stddev: float) -> Any:
+        return keras.random.normal(
+            (self._batch(images),), 0.0, stddev, dtype="float32", seed=self.seed_generator
+        )
+
+    def _coin(self, images: Any, p: Any) -> Any:
+        return self._uniform(images) < p
+
+    def _integers(self, images: Any, low: int, high: int) -> Any:
+        """Uniform integers in ``[low, high]`` (both ends included)."""
+        draws = ops.floor(self._uniform(images) * (high - low + 1))
+        return ops.cast(ops.minimum(draws, high - low), "int32") + low
+
+    # === The pipeline ===
+
+    def _apply(self, images: Any, p: Any) -> Any:
+        height, width = transforms._static_hw(images)
+        t = transforms
+        names = self.transforms
+        if "xflip" in names:
+            images = t.xflip(images, self._coin(images, p) & self._coin(images, 0.5))
+        if "rotate90" in names:
+            turns = self._integers(images, 0, 3)
+            images = t.rotate90(images, ops.where(self._coin(images, p), turns, 0))
+        if "xint" in names:
+            apply = self._coin(images, p)
+            shift_x = self._integers(images, -round(_XINT_MAX * width), round(_XINT_MAX * width))
+            shift_y = self._integers(images, -round(_XINT_MAX * height), round(_XINT_MAX * height))
+            zero = ops.zeros_like(shift_x)
+            images = t.translate_integer(
+                images, ops.where(apply, shift_x, zero), ops.where(apply, shift_y, zero)
+            )
+        geometric = [n for n in names if n in _GEOMETRIC]
+        if geometric:
+            images = self._geometric(images, p, geometric, height, width)
+        if "brightness" in names:
+            offset = self._normal(images, _BRIGHTNESS_STD)
+            images = transforms._select(self._coin(images, p), t.brightness(images, offset), images)
+        if "contrast" in names:
+            factor = ops.exp2(self._normal(images, _CONTRAST_STD))
+            images = transforms._select(self._coin(images, p), t.contrast(images, factor), images)
+        if "lumaflip" in names:
+            images = t.luma_flip(images, self._coin(images, p) & self._coin(images, 0.5))
+        if "hue" in names:
+            angle = self._uniform(images, -_HUE_MAX, _HUE_MAX)
+            images = transforms._select(
+                self._coin(images, p), t.hue_rotation(images, angle), images
+            )
+        if "saturation" in names:
+            factor = ops.exp2(self._normal(images, _SATURATION_STD))
+            images = transforms._select(self._coin(images, p), t.saturation(images, factor), images)
+        if "diff_brightness" in names:
+            offset = self._uniform(images, -0.5, 0.5)
+            images = transforms._select(self._coin(images, p), t.brightness(images, offset), images)
+        if "diff_saturation" in names:
+            factor = self._uniform(images, 0.0, 2.0)
+            images = transforms._select(self._coin(images, p), t.saturation(images, factor), images)
+        if "diff_contrast" in names:
+            factor = self._uniform(images, 0.5, 1.5)
+            images = transforms._select(
+                self._coin(images, p), t.mean_contrast(images, factor), images
+            )
+        if "translation" in names:
+            apply = self._coin(images, p)
+            max_x, max_y = int(width * _TRANSLATION_RATIO), int(height * _TRANSLATION_RATIO)
+            shift_x = self._integers(images, -max_x, max_x)
+            shift_y = self._integers(images, -max_y, max_y)
+            moved = t.translate_integer(images, shift_x, shift_y, padding="zeros")
+            images = transforms._select(apply, moved, images)
+        if "cutout" in names:
+            apply = self._coin(images, p)
+            cut = t.cutout(images, self._uniform(images), self._uniform(images), _CUTOUT_SIZE)
+            images = transforms._select(apply, cut, images)
+        return images
+
+    def _geometric(self, images: Any, p: Any, names: Sequence[str], height: int, width: int) -> Any:
+        t = transforms
+        batch = self._batch(images)
+        identity = ops.broadcast_to(ops.eye(3, dtype="float32"), (batch, 3, 3))
+        matrix = identity
+        any_applied = ops.zeros((batch,), "bool")
+
+        def compose(matrix: Any, step: Any, apply: Any) -> Any:
+            chosen = ops.where(ops.reshape(apply, (-1, 1, 1)), step, identity)
+            return ops.matmul(matrix, chosen)
+
+        if "scale" in names:
+            apply = self._coin(images, p)
+            matrix = compose(
+                matrix, t.scale_matrix(ops.exp2(self._normal(images, _SCALE_STD))), apply
+            )
+            any_applied = any_applied | apply
+        if "rotate" in names:
+            apply = self._coin(images, p)
+            angle = self._uniform(images, -_ROTATE_MAX, _ROTATE_MAX)
+            matrix = compose(matrix, t.rotation_matrix(angle), apply)
+            any_applied = any_applied | apply
+        if "aniso" in names:
+            apply = self._coin(images, p)
+            s = ops.exp2(self._normal(images, _ANISO_STD))
+            matrix = compose(matrix, t.scale_matrix(s, 1.0 / s), apply)
+            any_applied = any_applied | apply
+        if "xfrac" in names:
+            apply = self._coin(images, p)
+            shift_x = self._normal(images, _XFRAC_STD) * width
+            shift_y = self._normal(images, _XFRAC_STD) * height
+            matrix = compose(matrix, t.translation_matrix(shift_x, shift_y), apply)
+            any_applied = any_applied | apply
+        # Images no transform picked keep their exact pixels (no resampling round trip).
+        return transforms._select(any_applied, t.warp(images, matrix), images)
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments."""
+        config = super().get_config()
+        config.update(
+            {
+                "pipeline": self.pipeline,
+                "p": self.initial_p,
+                "mirror": self.mirror,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_facegen")
+class ADA(Augment):
+    """Adaptive discriminator augmentation: ``p`` follows the overfitting heuristic ``r_t``.
+
+    Every discriminator step the GAN passes the logits on the augmented reals to
+    :meth:`observe`. Every ``interval`` of those steps, ``r_t = E[sign(D(real))]`` over the images
+    seen since the last adjustment is compared with ``target``: ``p`` moves up by
+    ``images / speed_images`` when ``r_t > target`` (the discriminator is too sure of the reals,
+    i.e. it overfits) and down by as much otherwise, clipped to [0, 1]. With the defaults
+    (Karras et al. 2020) ``p`` can go from 0 to 1 in 500,000 images. ``p``, ``r_t`` and the
+    running sums are variables of the layer: updated inside the compiled train step, saved,
+    checkpointed and resumed exactly on every backend.
+
+    Args:
+        target: The target value of ``r_t``, in [0, 1].
+        pipeline: The transforms (see :class:`Augment`), default ADA's ``"ada"`` set.
+        p: The initial strength.
+        speed_images: Images over which ``p`` can move by 1.
+        interval: Discriminator steps between adjustments.
+        mirror: Mirror reals with probability 1/2 (see :class:`Augment`).
+        seed: Seed of the layer's random draws.
+        **kwargs: Base layer arguments.
+
+    Raises:
+        ValueError: If an argument is out of range.
+
+    Example:
+        >>> import numpy as np
+        >>> ada = ADA(target=0.6, speed_images=64, interval=1)
+        >>> ada.observe(np.ones((8, 1), "float32"))  # the discriminator calls every real "real"
+        >>> float(ada.p.value), float(ada.r_t.value)
+        (0.125, 1.0)
+    """
+
+    def __init__(
+        self,
+        target: float = 0.6,
+        pipeline: str | Sequence[str] = "ada",
+        p: float = 0.0,
+        speed_images: int = 500_000,
+        interval: int = 4,
+        mirror: bool = False,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("name", "ada")
+        super().__init__(pipeline=pipeline, p=p, mirror=mirror, seed=seed, **kwargs)
+        self.target = _check_probability(target, "target")
+        self.speed_images = check_int(speed_images, "speed_images")
+        self.interval = check_int(interval, "interval")
+
+        def state(name: str) -> Any:
+            return self.add_weight(
+                shape=(),
+                initializer="zeros",
+                dtype="float32",
+                trainable=False,
+                aggregation="only_first_replica",
+                name=name,
+            )
+
+        self.r_t = state("r_t")
+        self.sign_sum = state("sign_sum")
+        self.sign_count = state("sign_count")
+        self.observed_steps = state("observed_steps")
+
+    @property
+    def adaptive(self) -> bool:
+        """``True``: the train step adjusts ``p``."""
+        return True
+
+    def observe(self, real_logits: Any) -> None:
+        """Accumulates ``sign(D(real))`` and, every ``interval`` calls, adjusts ``p``.
+
+        Args:
+            real_logits: ``(N,)`` or ``(N, 1)`` logits (positive = real), or ``(N, 2)`` logits
+                of a two-class discriminator (class 1 = real).
+        """
+        logits = ops.cast(ops.stop_gradient(ops.convert_to_tensor(real_logits)), "float32")
+        if len(logits.shape) == 2 and logits.shape[-1] == 2:
+            realness = logits[:, 1] - logits[:, 0]
+        else:
+            realness = ops.reshape(logits, (-1,))
+        signs = ops.sum(ops.sign(realness))
+        count = ops.cast(ops.shape(realness)[0], "float32")
+        total = self.sign_sum.value + signs
+        seen = self.sign_count.value + count
+        steps = self.observed_steps.value + 1.0
+        due = steps >= float(self.interval)
+        r_t = total / ops.maximum(seen, 1.0)
+        step = ops.sign(r_t - self.target) * seen / float(self.speed_images)
+        new_p = ops.clip(self.p.value + step, 0.0, 1.0)
+        zero = ops.zeros_like(total)
+        self.p.assign(ops.where(due, new_p, self.p.value))
+        self.r_t.assign(ops.where(due, r_t, self.r_t.value))
+        self.sign_sum.assign(ops.where(due, zero, total))
+        self.sign_count.assign(ops.where(due, zero, seen))
+        self.observed_steps.assign(ops.where(due, zero, steps))
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments."""
+        config = super().get_config()
+        config.update(
+            {
+                "target": self.target,
+                "speed_images": self.speed_images,
+                "interval": self.interval,
+            }
+        )
+        return config
+
+
+def get(augment: str | Augment | None) -> Augment | None:
+    """Resolves the ``augment`` argument of ``GAN`` and the CLI's ``--augment``.
+
+    Args:
+        augment: ``None`` or ``"none"`` (no augmentation), ``"ada"`` (an :class:`ADA` with its
+            defaults), ``"diffaugment"`` (``Augment("diffaugment", p=1)``), or a layer.
+
+    Returns:
+        An :class:`Augment` or ``None``.
+
+    Raises:
+        ValueError: For anything else.
+
+    Example:
+        >>> type(get("ada")).__name__, get("none")
+        ('ADA', None)
+    """
+    if augment is None or augment == "none":
+        return None
+    if isinstance(augment, Augment):
+        return augment
+    if augment == "ada":
+        return ADA()
+    if augment == "diffaugment":
+        return Augment("diffaugment")
+    raise ValueError(
+        "Expected `augment` to be None, 'none', 'ada', 'diffaugment' or a "
+        f"keras_facegen.augment.Augment; received augment={augment!r}."
+    )
+
+
+def mirror(images: np.ndarray) -> np.ndarray:
+    """Appends each image's left-right mirror to a NumPy batch (a dataset x-flip, for reals only).
+
+    Not differentiable and not for fakes: it doubles a training set in memory. Inside ``fit``,
+    ``Augment(..., mirror=True)`` flips reals at random instead.
+
+    Args:
+        images: ``(N, H, W, C)`` array.
+
+    Returns:
+        ``(2N, H, W, C)``: the images, then their mirrors.
+
+    Raises:
+        ValueError: If ``images`` is not a batch of images.
+
+    Example:
+        >>> import numpy as np
+        >>> mirror(np.arange(2, dtype="float32").reshape(1, 1, 2, 1))[:, 0, :, 0].tolist()
+        [[0.0, 1.0], [1.0, 0.0]]
+    """
+    array = np.asarray(images)
+    if array.ndim != 4:
+        raise ValueError(f"mirror takes images of shape (N, H, W, C); received {array.shape}.")
+    return np.concatenate([array, array[:, :, ::-1]], axis=0)

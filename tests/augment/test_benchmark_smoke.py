@@ -1,0 +1,45 @@
+"""Smoke test of benchmarks/augment_cost.py (tiny settings, active backend, in-process)."""
+
+import importlib.util
+
+import pytest
+from helpers import REPO_ROOT, backend
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location(
+        "augment_cost", REPO_ROOT / "benchmarks" / "augment_cost.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_augment_cost_quick_times_every_side(capsys):
+    results = _module().main(["--quick"])
+    assert [r["side"] for r in results] == ["none", "diffaugment", "ada"]
+    assert all(r["backend"] == backend() and r["images_per_s"] > 0 for r in results)
+    assert f"| {backend()} | ada | 4 |" in capsys.readouterr().out
+
+
+def test_table_reports_the_overhead_over_none():
+    rows = [
+        {
+            "backend": "jax",
+            "side": "none",
+            "batch_size": 8,
+            "images_per_s": 100.0,
+            "load_average": 1.0,
+        },
+        {
+            "backend": "jax",
+            "side": "ada",
+            "batch_size": 8,
+            "images_per_s": 80.0,
+            "load_average": 1.0,
+        },
+    ]
+    text = _module().table(rows)
+    assert "| jax | ada | 8 | 80.0 | +25% | 1.0 |" in text
+    with pytest.raises(SystemExit, match="unknown"):
+        _module().main(["--quick", "--sides", "bgc"])
