@@ -15,6 +15,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from keras_facegen.backend.tensorflow import distributed
+
 
 class GANTrainer:
     """Mixin giving ``GAN`` its TensorFlow ``train_step``; the algorithm lives in ``GAN``."""
@@ -28,7 +30,25 @@ class GANTrainer:
         Returns:
             The logs: ``d_loss``, ``g_loss`` and one entry per term.
         """
-        return self._gan_train_step(data)
+        logs = self._gan_train_step(data)
+        if distributed.in_multi_worker_mode():
+            # Keras reduces a multi-worker step's outputs with ``strategy.reduce(MEAN, axis=0)``,
+            # which needs an axis: each replica's value becomes a 1-vector, the mean a scalar.
+            logs = {key: tf.reshape(value, (1,)) for key, value in logs.items()}
+        return logs
+
+    def fit(self, x: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """``keras.Model.fit``; across several workers a ``PyDataset`` feeds this worker only.
+
+        Args:
+            x: The training data (see ``GAN.fit``).
+            *args: ``keras.Model.fit``'s other arguments.
+            **kwargs: ``keras.Model.fit``'s other arguments.
+
+        Returns:
+            The ``History``.
+        """
+        return super().fit(distributed.prepare_data(x), *args, **kwargs)  # type: ignore[misc]
 
     def test_step(self, data: Any) -> dict[str, Any]:
         """Evaluates the losses and terms on one batch without updating anything.
