@@ -188,6 +188,10 @@ def _namespace(test: doctest.DocTest, tmp_path) -> dict[str, Any]:
         # TF-Hub examples load the stand-in module from a pre-filled cache: no network.
         _progan_stand_in(tmp_path / "tfhub")
         os.environ["TFHUB_CACHE_DIR"] = str(tmp_path / "tfhub")
+        # keras_facegen.hub.generator's examples load with the package's load_progan.
+        namespace.setdefault(
+            "load_progan", importlib.import_module("keras_facegen.hub").load_progan
+        )
         if "generator" in named:
             namespace["generator"] = namespace["load_progan"]()
     if '"faces/"' in source or '"faces-cache/"' in source:

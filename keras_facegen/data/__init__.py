@@ -22,8 +22,8 @@ from keras_facegen.data.cache import (
     cache_resolutions,
     is_cache,
     open_cache,
-    prepare_cache,
 )
+from keras_facegen.data.cache_writer import prepare_cache
 from keras_facegen.data.image_folder import (
     IMAGE_EXTENSIONS,
     image_folder,

@@ -9,6 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_facegen import distributed
 from keras_facegen._validation import check_int
 
 __all__ = ["ShuffledBatches", "halve"]
@@ -120,14 +121,12 @@ class ShuffledBatches(keras.utils.PyDataset):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        from keras_facegen import distributed
-        from keras_facegen.data.cache import CachedImages, ImageCache  # cache.py imports us
-
         self.halvings = 0
-        if isinstance(images, ImageCache):
-            images = images.at(resolution)
-        elif isinstance(images, CachedImages) and resolution in images.resolutions:
-            images = images.at(resolution)  # read the stored level, not the top one halved
+        stored_level = getattr(images, "_batches_level", None)
+        if stored_level is not None:
+            # An ImageCache or one of its views (cache.py, which imports this module, so the
+            # classes are not named here): read the stored level, not the top one halved.
+            images = stored_level(resolution)
         elif not (hasattr(images, "shape") and hasattr(images, "__getitem__")):
             images = np.asarray(images)
         shape = tuple(images.shape)

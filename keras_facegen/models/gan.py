@@ -4,12 +4,17 @@ The algorithm (latent sampling, loss terms, logging, the generator EMA) is writt
 with ``keras.ops``. The gradient mechanics of each backend come from
 ``keras_facegen.backend.<name>.gan_trainer.GANTrainer``, picked once when this module is
 imported, exactly like ``keras.Model`` picks its own trainer.
+
+This module holds the ``GAN`` class's construction, its counters, the train and test steps and
+its serialization. ``compile`` and the two players' optimizers come from
+:mod:`~keras_facegen.models.gan_optimizer`, ``generate`` and latent sampling from
+:mod:`~keras_facegen.models.gan_generation`, and the loss-term helpers from ``_gan_terms``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -18,7 +23,19 @@ from keras import ops
 from keras_facegen import losses as facegen_losses
 from keras_facegen._validation import check_int
 from keras_facegen.backend import gan_trainer
-from keras_facegen.losses.base import AdversarialLoss, Term, TermInputs, as_term
+from keras_facegen.losses.base import AdversarialLoss, Term, TermInputs
+from keras_facegen.models._gan_terms import (
+    DiscriminatorViews,
+    as_terms,
+    deserialize_term,
+    feature_view,
+    resolve_loss,
+    serialize_term,
+)
+from keras_facegen.models.gan_generation import GANGenerationMixin
+from keras_facegen.models.gan_optimizer import GANCompileMixin, GANOptimizer, default_optimizer
+
+__all__ = ["COUNTER_DTYPE", "GAN", "GANOptimizer", "LATENT_DISTRIBUTIONS", "default_optimizer"]
 
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
 _RESERVED_LOG_NAMES = ("d_loss", "g_loss")
@@ -26,181 +43,15 @@ _RESERVED_LOG_NAMES = ("d_loss", "g_loss")
 #: integers off unless ``jax_enable_x64`` is set), as Keras' own optimizer step counter.
 COUNTER_DTYPE = "int32" if keras.backend.backend() == "jax" else "int64"
 
-GANTrainer = gan_trainer()
-
-
-def default_optimizer() -> keras.optimizers.Optimizer:
-    """The optimizer each player gets by default: ``Adam(2e-4, beta_1=0.5)`` (DCGAN paper).
-
-    Returns:
-        A new ``keras.optimizers.Adam``.
-
-    Example:
-        >>> round(float(default_optimizer().learning_rate), 6)
-        0.0002
-    """
-    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
-
-
-class GANOptimizer:
-    """The generator's and the discriminator's optimizers, seen by Keras as one optimizer.
-
-    ``GAN.compile`` sets ``gan.optimizer`` to one of these. Keras' fit loops only need
-    ``variables``, ``built`` and ``build`` from it; on JAX that is what threads both
-    optimizers' state through the stateless train step. Each sub-optimizer still updates only
-    its own player's variables.
-
-    Args:
-        generator_optimizer: Updates the generator.
-        discriminator_optimizer: Updates the discriminator.
-
-    Example:
-        >>> opt = GANOptimizer(keras.optimizers.Adam(), keras.optimizers.SGD())
-        >>> opt.built
-        False
-    """
-
-    def __init__(
-        self,
-        generator_optimizer: keras.optimizers.Optimizer,
-        discriminator_optimizer: keras.optimizers.Optimizer,
-        iterations: Any = None,
-    ) -> None:
-        self.generator_optimizer = generator_optimizer
-        self.discriminator_optimizer = discriminator_optimizer
-        self._iterations = iterations
-
-    @property
-    def built(self) -> bool:
-        """Whether both sub-optimizers have created their variables."""
-        return bool(self.generator_optimizer.built and self.discriminator_optimizer.built)
-
-    def build_players(
-        self, generator_variables: Sequence[Any], discriminator_variables: Sequence[Any]
-    ) -> None:
-        """Creates the slot variables of both sub-optimizers.
-
-        Args:
-            generator_variables: The generator's trainable variables.
-            discriminator_variables: The discriminator's trainable variables.
-        """
-        for optimizer, variables in (
-            (self.generator_optimizer, generator_variables),
-            (self.discriminator_optimizer, discriminator_variables),
-        ):
-            if not optimizer.built:
-                optimizer.build(list(variables))
-
-    def build(self, var_list: Sequence[Any]) -> None:
-        """Kept for Keras' fit loop; the GAN builds its optimizers in ``compile``.
-
-        Args:
-            var_list: Ignored.
-
-        Raises:
-            RuntimeError: If the sub-optimizers were not built by ``GAN.compile``.
-        """
-        if not self.built:
-            raise RuntimeError("GANOptimizer is built by GAN.compile(); call compile() first.")
-
-    @property
-    def variables(self) -> list[Any]:
-        """The generator optimizer's variables, then the discriminator optimizer's."""
-        return list(self.generator_optimizer.variables) + list(
-            self.discriminator_optimizer.variables
-        )
-
-    @property
-    def iterations(self) -> Any:
-        """Train steps run: the GAN's own counter (``GAN.iterations``).
-
-        Keras callbacks that read ``model.optimizer.iterations`` (e.g. TensorBoard) see the
-        GAN's step count, which also counts steps a ``LossScaleOptimizer`` skipped. A
-        ``GANOptimizer`` built without a GAN falls back to the generator optimizer's counter.
-        """
-        if self._iterations is not None:
-            return self._iterations
-        return self.generator_optimizer.iterations
-
-    @property
-    def learning_rate(self) -> Any:
-        """The generator's learning rate; setting it moves both players' rates.
-
-        The setter gives the generator optimizer the new rate and multiplies the
-        discriminator's by the same factor, so a ratio between the two (e.g. a two-timescale
-        update rule with a faster discriminator) survives ``LearningRateScheduler`` and
-        ``ReduceLROnPlateau``; equal rates stay equal. If the generator's rate is 0, both get
-        the new value. Both optimizers need a float learning rate (not a schedule) to be set.
-
-        Example:
-            >>> opt = GANOptimizer(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(4e-3))
-            >>> opt.learning_rate = 5e-4
-            >>> round(float(opt.discriminator_optimizer.learning_rate), 6)
-            0.002
-        """
-        return self.generator_optimizer.learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, value: Any) -> None:
-        value = _as_float(value)
-        old_g = _as_float(self.generator_optimizer.learning_rate)
-        old_d = _as_float(self.discriminator_optimizer.learning_rate)
-        new_d = value if old_g == 0.0 else old_d * (value / old_g)
-        self.generator_optimizer.learning_rate = value
-        self.discriminator_optimizer.learning_rate = new_d
-
-    def scale_loss(self, loss: Any) -> Any:
-        """Returns ``loss`` unchanged (each player scales its own loss)."""
-        return loss
-
-    def __repr__(self) -> str:
-        return (
-            f"GANOptimizer(generator_optimizer={self.generator_optimizer!r}, "
-            f"discriminator_optimizer={self.discriminator_optimizer!r})"
-        )
-
-
-def _as_float(value: Any) -> float:
-    return float(np.asarray(ops.convert_to_numpy(value)))
-
-
-class _Views:
-    """Holds the discriminator's multi-output view outside Keras' layer tracking.
-
-    The view shares the discriminator's layers; tracking it as a sub-model would list those
-    layers twice in saved files.
-    """
-
-    def __init__(self) -> None:
-        self.features: keras.Model | None = None
-        self.feature_names: tuple[str, ...] = ()
-
-
-def _resolve_loss(loss: str | AdversarialLoss) -> AdversarialLoss:
-    if isinstance(loss, AdversarialLoss):
-        return loss
-    if isinstance(loss, str):
-        return facegen_losses.get(loss)
-    raise ValueError(
-        "Expected `loss` to be a loss name (e.g. 'non_saturating') or a "
-        f"keras_facegen.losses.AdversarialLoss; received loss={loss!r}."
-    )
-
-
-def _as_terms(terms: Any, kind: str, argument: str) -> list[Term]:
-    if terms is None:
-        return []
-    if isinstance(terms, Term) or (callable(terms) and not isinstance(terms, (list, tuple))):
-        terms = [terms]
-    if not isinstance(terms, Iterable):
-        raise ValueError(
-            f"Expected `{argument}` to be a sequence of terms; received {argument}={terms!r}."
-        )
-    return [as_term(t, kind) for t in terms]
+if TYPE_CHECKING:
+    # Each backend's GANTrainer has the same methods; type GAN against one of them.
+    from keras_facegen.backend.tensorflow.gan_trainer import GANTrainer
+else:
+    GANTrainer = gan_trainer()
 
 
 @keras.saving.register_keras_serializable(package="keras_facegen")
-class GAN(GANTrainer, keras.Model):
+class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
     """A generator and a discriminator, trained adversarially with ``fit``.
 
     Each train step (the same on TensorFlow, JAX and PyTorch):
@@ -255,6 +106,8 @@ class GAN(GANTrainer, keras.Model):
         >>> samples = gan.generate(16, seed=0, ema=True)
     """
 
+    # === Construction ===
+
     def __init__(
         self,
         generator: keras.Model,
@@ -290,9 +143,9 @@ class GAN(GANTrainer, keras.Model):
         if latent_dim is None:
             latent_dim = _generator_latent_dim(generator)
         latent_dim = check_int(latent_dim, "latent_dim")
-        adversarial_loss = _resolve_loss(loss)
-        penalty_terms = _as_terms(penalties, "discriminator", "penalties")
-        matching_terms = _as_terms(matching, "generator", "matching")
+        adversarial_loss = resolve_loss(loss)
+        penalty_terms = as_terms(penalties, "discriminator", "penalties")
+        matching_terms = as_terms(matching, "generator", "matching")
         names = [t.name for t in penalty_terms + matching_terms]
         for term_name in names:
             if term_name in _RESERVED_LOG_NAMES or names.count(term_name) > 1:
@@ -315,14 +168,14 @@ class GAN(GANTrainer, keras.Model):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed_generator")
 
-        self._views = _Views()
+        self._views = DiscriminatorViews()
         feature_names = tuple(
             dict.fromkeys(
                 t.feature_layer for t in penalty_terms + matching_terms if t.feature_layer
             )
         )
         if feature_names:
-            self._views.features = _feature_view(discriminator, feature_names)
+            self._views.features = feature_view(discriminator, feature_names)
             self._views.feature_names = feature_names
 
         self.ema_weights = []
@@ -420,225 +273,9 @@ class GAN(GANTrainer, keras.Model):
         }
 
     @property
-    def generator_optimizer(self) -> keras.optimizers.Optimizer | None:
-        """The generator's optimizer (after ``compile``)."""
-        return getattr(self, "_generator_optimizer", None)
-
-    @property
-    def discriminator_optimizer(self) -> keras.optimizers.Optimizer | None:
-        """The discriminator's optimizer (after ``compile``)."""
-        return getattr(self, "_discriminator_optimizer", None)
-
-    @property
     def metrics(self) -> list[keras.metrics.Metric]:
         """``d_loss``, ``g_loss``, then one mean per penalty and matching term."""
         return [self.d_loss_tracker, self.g_loss_tracker, *self.term_trackers]
-
-    # === Compile ===
-
-    def compile(
-        self,
-        generator_optimizer: keras.optimizers.Optimizer | str | dict | None = None,
-        discriminator_optimizer: keras.optimizers.Optimizer | str | dict | None = None,
-        jit_compile: bool | str = "auto",
-        run_eagerly: bool = False,
-        steps_per_execution: int = 1,
-        auto_scale_loss: bool = True,
-    ) -> None:
-        """Sets the optimizers and how the train step is compiled.
-
-        Under the ``mixed_float16`` policy each optimizer is wrapped in a
-        ``keras.optimizers.LossScaleOptimizer`` (unless ``auto_scale_loss=False``).
-
-        Args:
-            generator_optimizer: Optimizer (instance, name or config) for the generator;
-                default ``Adam(2e-4, beta_1=0.5)``.
-            discriminator_optimizer: The same for the discriminator. Must be a different
-                instance from ``generator_optimizer``.
-            jit_compile: ``"auto"`` (XLA on JAX; a ``tf.function`` on TensorFlow, with XLA
-                where Keras enables it; eager on PyTorch), ``True`` or ``False``.
-            run_eagerly: Run the train step eagerly (debugging).
-            steps_per_execution: Train steps per compiled call (TensorFlow and JAX).
-            auto_scale_loss: Wrap optimizers in loss scaling under ``mixed_float16``.
-
-        Raises:
-            ValueError: If both optimizers are the same object.
-
-        Example:
-            >>> gan.compile(generator_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.0))
-        """
-        g_opt = keras.optimizers.get(generator_optimizer) or default_optimizer()
-        d_opt = keras.optimizers.get(discriminator_optimizer) or default_optimizer()
-        if g_opt is d_opt:
-            raise ValueError(
-                "The generator and the discriminator need separate optimizer instances; "
-                f"received the same object twice: {g_opt!r}."
-            )
-        if auto_scale_loss and self.dtype_policy.name == "mixed_float16":
-            g_opt, d_opt = (
-                opt
-                if isinstance(opt, keras.optimizers.LossScaleOptimizer)
-                else keras.optimizers.LossScaleOptimizer(opt)
-                for opt in (g_opt, d_opt)
-            )
-        super().compile(
-            optimizer=None,
-            jit_compile=jit_compile,
-            run_eagerly=run_eagerly,
-            steps_per_execution=steps_per_execution,
-            auto_scale_loss=False,
-        )
-        self._generator_optimizer = g_opt
-        self._discriminator_optimizer = d_opt
-        self.optimizer = GANOptimizer(g_opt, d_opt, iterations=self.iterations)
-        self.optimizer.build_players(
-            self.generator.trainable_variables, self.discriminator.trainable_variables
-        )
-        self._gan_compile_config = {
-            "generator_optimizer": keras.optimizers.serialize(g_opt),
-            "discriminator_optimizer": keras.optimizers.serialize(d_opt),
-            "jit_compile": jit_compile,
-            "run_eagerly": run_eagerly,
-            "steps_per_execution": steps_per_execution,
-            "auto_scale_loss": auto_scale_loss,
-        }
-
-    def get_compile_config(self) -> dict[str, Any] | None:
-        """The ``compile`` arguments, for saving (``None`` before ``compile``)."""
-        return getattr(self, "_gan_compile_config", None)
-
-    def compile_from_config(self, config: Mapping[str, Any]) -> None:
-        """Compiles from :meth:`get_compile_config`'s output (used when loading).
-
-        Args:
-            config: The saved compile arguments.
-        """
-        config = dict(config)
-        for key in ("generator_optimizer", "discriminator_optimizer"):
-            config[key] = keras.optimizers.deserialize(config[key])
-        self.compile(**config)
-
-    # === Inference ===
-
-    def call(self, latents: Any, training: bool = False) -> Any:
-        """Generates images from latents (the generator's forward pass).
-
-        Args:
-            latents: ``(N, latent_dim)``.
-            training: Run the generator in training mode.
-
-        Returns:
-            Images ``(N, H, W, C)``.
-        """
-        return self.generator(latents, training=training)
-
-    def sample_latents(self, num: Any) -> Any:
-        """Draws ``num`` latents from the seed generator (used inside train steps).
-
-        Args:
-            num: Number of latent vectors (may be a symbolic batch size).
-
-        Returns:
-            A float32 tensor ``(num, latent_dim)``.
-        """
-        replica, num_replicas = self._replica_context()
-        shape = (num * num_replicas, self.latent_dim)
-        if self.latent_distribution == "normal":
-            z = keras.random.normal(shape, seed=self.seed_generator, dtype="float32")
-        else:
-            z = keras.random.uniform(
-                shape, minval=-1.0, maxval=1.0, seed=self.seed_generator, dtype="float32"
-            )
-        if num_replicas > 1:
-            # Every replica draws the global batch from the same seed and keeps its own slice,
-            # so replicas never share latents and the union matches a one-device run.
-            z = z[replica * num : (replica + 1) * num]
-        return z
-
-    def generate(
-        self,
-        n_or_latents: int | np.ndarray,
-        seed: int | None = None,
-        ema: bool = False,
-        batch_size: int = 64,
-    ) -> np.ndarray:
-        """Generates images, before or after ``fit``.
-
-        Latents drawn here come from NumPy (``np.random.default_rng(seed)``), so the same
-        ``seed`` gives the same latents on every backend.
-
-        Args:
-            n_or_latents: Number of images, or latents ``(N, latent_dim)``.
-            seed: Seed of the latents when a number is given.
-            ema: Use the EMA generator weights (requires ``ema_decay``).
-            batch_size: Latents per generator call.
-
-        Returns:
-            Float32 images ``(N, H, W, C)`` in [-1, 1].
-
-        Raises:
-            ValueError: For a bad count, latents of the wrong shape, a bad batch size, or
-                ``ema=True`` without ``ema_decay``.
-
-        Example:
-            >>> gan.generate(8, seed=0).shape
-            (8, 64, 64, 3)
-        """
-        latents = self._latents_for(n_or_latents, seed)
-        batch_size = check_int(batch_size, "batch_size")
-        if ema and self.ema_decay is None:
-            raise ValueError(
-                "generate(ema=True) needs the generator EMA; build the GAN with ema_decay=..., "
-                f"received ema={ema!r} on a GAN with ema_decay=None."
-            )
-        self.sync_state()
-        outputs = []
-        for start in range(0, len(latents), batch_size):
-            z = latents[start : start + batch_size]
-            if ema:
-                images, _ = self.generator.stateless_call(
-                    [v.value for v in self.ema_weights],
-                    [v.value for v in self.generator.non_trainable_variables],
-                    z,
-                    training=False,
-                )
-            else:
-                images = self.generator(z, training=False)
-            outputs.append(np.asarray(ops.convert_to_numpy(ops.cast(images, "float32"))))
-        if not outputs:
-            return np.zeros((0, *self.generator.output_shape[1:]), "float32")
-        return np.clip(np.concatenate(outputs), -1.0, 1.0)
-
-    def _latents_for(self, n_or_latents: int | np.ndarray, seed: int | None) -> np.ndarray:
-        if isinstance(n_or_latents, (int, np.integer)) and not isinstance(n_or_latents, bool):
-            if n_or_latents < 0:
-                raise ValueError(
-                    "Expected a number of images >= 0 or latents (N, latent_dim); received "
-                    f"n_or_latents={n_or_latents!r}."
-                )
-            rng = np.random.default_rng(seed)
-            shape = (int(n_or_latents), self.latent_dim)
-            if self.latent_distribution == "normal":
-                return rng.standard_normal(shape).astype("float32")
-            return rng.uniform(-1.0, 1.0, shape).astype("float32")
-        latents = np.asarray(ops.convert_to_numpy(n_or_latents), dtype="float32")
-        if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
-            raise ValueError(
-                f"Expected latents of shape (N, {self.latent_dim}); received n_or_latents of "
-                f"shape {latents.shape}."
-            )
-        return latents
-
-    def sync_state(self) -> None:
-        """Writes the train loop's state back into the variables (JAX; a no-op elsewhere).
-
-        During ``fit`` on JAX the variables' values live in the jitted loop's state; call this
-        before reading or assigning weights from outside the train step (callbacks,
-        checkpoints).
-        """
-        sync = getattr(self, "jax_state_sync", None)
-        if sync is not None:
-            sync()
 
     # === The train step, shared by every backend ===
 
@@ -910,8 +547,8 @@ class GAN(GANTrainer, keras.Model):
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "loss": facegen_losses.serialize(self.adversarial_loss),
-            "penalties": [_serialize_term(t) for t in self.penalties],
-            "matching": [_serialize_term(t) for t in self.matching],
+            "penalties": [serialize_term(t) for t in self.penalties],
+            "matching": [serialize_term(t) for t in self.matching],
             "d_steps": self.d_steps,
             "latent_dim": self.latent_dim,
             "latent_distribution": self.latent_distribution,
@@ -935,38 +572,8 @@ class GAN(GANTrainer, keras.Model):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         config["loss"] = facegen_losses.deserialize(config["loss"])
         for key in ("penalties", "matching"):
-            config[key] = [_deserialize_term(t) for t in config.get(key, [])]
+            config[key] = [deserialize_term(t) for t in config.get(key, [])]
         return cls(**config)
-
-
-def _serialize_term(term: Term) -> dict[str, Any]:
-    fn = getattr(term, "fn", None)
-    if fn is not None and type(term).__name__ == "_FunctionTerm":
-        # A plain function made into a term by as_term: save the function (it must be
-        # registered with keras.saving.register_keras_serializable) and its log name.
-        return {
-            "function": keras.saving.serialize_keras_object(getattr(fn, "__wrapped__", fn)),
-            "kind": term.kind,
-            "name": term.name,
-        }
-    return keras.saving.serialize_keras_object(term)
-
-
-def _deserialize_term(config: Mapping[str, Any]) -> Term:
-    if "function" in config:
-        fn = keras.saving.deserialize_keras_object(config["function"])
-        return as_term(_named(fn, config["name"]), config["kind"])
-    return keras.saving.deserialize_keras_object(dict(config))
-
-
-def _named(fn: Callable[[TermInputs], Any], name: str) -> Callable[[TermInputs], Any]:
-    def term(inputs: TermInputs) -> Any:
-        return fn(inputs)
-
-    term.name = name
-    term.feature_layer = getattr(fn, "feature_layer", None)
-    term.__wrapped__ = fn
-    return term
 
 
 def _total(loss: Any, values: Mapping[str, Any]) -> Any:
@@ -989,15 +596,3 @@ def _generator_latent_dim(generator: keras.Model) -> int:
             f"shape {shape}. Pass latent_dim=... explicitly."
         )
     return int(shape[-1])
-
-
-def _feature_view(discriminator: keras.Model, names: Sequence[str]) -> keras.Model:
-    try:
-        outputs = [discriminator.get_layer(name).output for name in names]
-    except (ValueError, AttributeError) as error:
-        raise ValueError(
-            f"Feature terms need discriminator layers {list(names)}, and a functional "
-            f"discriminator to read them from; discriminator={discriminator.name!r} "
-            f"({type(discriminator).__name__}) failed: {error}"
-        ) from error
-    return keras.Model(discriminator.inputs, [discriminator.output, *outputs])
