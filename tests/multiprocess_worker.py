@@ -1,6 +1,6 @@
 """One process of a multi-process test run (started by tests/test_multiprocess.py).
 
-Usage: ``python multiprocess_worker.py MODE NUM_PROCESSES PROCESS_ID PORT FOLDER``
+Usage: ``python multiprocess_worker.py MODE NUM_PROCESSES PROCESS_ID PORT FOLDER``.
 
 - ``train``: a tiny GAN through :func:`keras_facegen.training.train` (4 steps, checkpoints every
   2), the same GAN interrupted after 2 steps and resumed to 4 (from a fresh model with other
@@ -19,8 +19,11 @@ import os
 import sys
 
 MODE, NUM, INDEX, PORT, FOLDER = sys.argv[1:6]
+# Seconds without a heartbeat before a process counts as dead: long for training on a busy
+# machine (a starved process must not be declared dead), short for the kill test.
+HEARTBEAT = 25 if MODE == "kill" else 120
 NUM, INDEX = int(NUM), int(INDEX)
-RUNS = os.path.join(FOLDER, "runs")
+RUNS = os.path.join(FOLDER, f"runs_{NUM}")
 WRITES: list[str] = []
 
 
@@ -42,7 +45,7 @@ def _audit(event: str, args: tuple) -> None:
 if NUM > 1:
     from keras_facegen import distributed
 
-    distributed.initialize(f"127.0.0.1:{PORT}", NUM, INDEX, heartbeat_timeout=10)
+    distributed.initialize(f"127.0.0.1:{PORT}", NUM, INDEX, heartbeat_timeout=HEARTBEAT)
 
 import gan_fixtures as F  # noqa: E402
 import keras  # noqa: E402
@@ -93,6 +96,7 @@ def main_train() -> None:
     out = {}
     keras.utils.set_random_seed(0)
     gan = tiny_gan()
+    out.update({f"init_{i}": w for i, w in enumerate(weights(gan))})
     result = train(gan, IMAGES, os.path.join(RUNS, "gan"), steps=4, batch_size=8,
                    checkpoint_every=2, num_samples=4, verbose=0)
     out.update({f"gan_{i}": w for i, w in enumerate(weights(gan))})

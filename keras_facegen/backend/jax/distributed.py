@@ -41,6 +41,9 @@ def initialize(
         num_processes=num_processes,
         process_id=process_id,
         heartbeat_timeout_seconds=int(heartbeat_timeout),
+        # A process that fails (an exception) waits this long at exit for the others before
+        # it leaves; they then see it gone within the heartbeat timeout.
+        shutdown_timeout_seconds=int(heartbeat_timeout),
         initialization_timeout=max(int(heartbeat_timeout), 60),
     )
     keras.distribution.set_distribution(
