@@ -312,7 +312,8 @@ def save_checkpoint(gan: keras.Model, directory: str | os.PathLike, epoch: int) 
     state = state_variables(gan)
     gan.sync_state()
     arrays = {
-        f"v{i}": np.asarray(keras.ops.convert_to_numpy(v)) for i, v in enumerate(state.values())
+        f"v{i}": np.asarray(keras.ops.convert_to_numpy(gan._live_value(v)))
+        for i, v in enumerate(state.values())
     }
     arrays["keys"] = np.array(list(state), dtype=str)
     arrays["epoch"] = np.array(epoch, "int64")

@@ -89,7 +89,7 @@ def tiny_progressive() -> keras.Model:
 
 def weights(model: keras.Model) -> list[np.ndarray]:
     model.sync_state()
-    return [np.asarray(keras.ops.convert_to_numpy(v)) for v in model.weights]
+    return [np.asarray(keras.ops.convert_to_numpy(model._live_value(v))) for v in model.weights]
 
 
 def main_train() -> None:
@@ -97,26 +97,58 @@ def main_train() -> None:
     keras.utils.set_random_seed(0)
     gan = tiny_gan()
     out.update({f"init_{i}": w for i, w in enumerate(weights(gan))})
-    result = train(gan, IMAGES, os.path.join(RUNS, "gan"), steps=4, batch_size=8,
-                   checkpoint_every=2, num_samples=4, verbose=0)
+    result = train(
+        gan,
+        IMAGES,
+        os.path.join(RUNS, "gan"),
+        steps=4,
+        batch_size=8,
+        checkpoint_every=2,
+        num_samples=4,
+        verbose=0,
+    )
     out.update({f"gan_{i}": w for i, w in enumerate(weights(gan))})
     out["gan_steps"] = np.array(result.steps)
     out["gan_counters"] = np.array(list(gan.counter_values().values()))
 
     keras.utils.set_random_seed(0)
     first = tiny_gan()
-    train(first, IMAGES, os.path.join(RUNS, "resumed"), steps=2, batch_size=8,
-          checkpoint_every=2, num_samples=4, verbose=0)
+    train(
+        first,
+        IMAGES,
+        os.path.join(RUNS, "resumed"),
+        steps=2,
+        batch_size=8,
+        checkpoint_every=2,
+        num_samples=4,
+        verbose=0,
+    )
     keras.utils.set_random_seed(0)
     resumed = tiny_gan(seed=7)  # other weights: everything must come from the checkpoint
-    train(resumed, IMAGES, os.path.join(RUNS, "resumed"), steps=4, batch_size=8,
-          checkpoint_every=2, num_samples=4, verbose=0, resume=True)
+    train(
+        resumed,
+        IMAGES,
+        os.path.join(RUNS, "resumed"),
+        steps=4,
+        batch_size=8,
+        checkpoint_every=2,
+        num_samples=4,
+        verbose=0,
+        resume=True,
+    )
     out.update({f"resumed_{i}": w for i, w in enumerate(weights(resumed))})
 
     keras.utils.set_random_seed(0)
     pggan = tiny_progressive()
-    train_progressive(pggan, IMAGES, os.path.join(RUNS, "pggan"), checkpoint_every=2,
-                      num_samples=4, progression_samples=2, verbose=0)
+    train_progressive(
+        pggan,
+        IMAGES,
+        os.path.join(RUNS, "pggan"),
+        checkpoint_every=2,
+        num_samples=4,
+        progression_samples=2,
+        verbose=0,
+    )
     out.update({f"pggan_{i}": w for i, w in enumerate(weights(pggan))})
     out["pggan_counters"] = np.array(list(pggan.counter_values().values()))
     np.savez(os.path.join(FOLDER, f"weights_{NUM}_{INDEX}.npz"), **out)

@@ -11,8 +11,13 @@ from keras_facegen.data import ShuffledBatches
 
 
 def test_one_process_is_the_writer_and_initialize_does_nothing(monkeypatch):
-    for name in ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES",
-                 "KERAS_DISTRIBUTION_PROCESS_ID", "SLURM_NTASKS", "SLURM_PROCID"):
+    for name in (
+        "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+        "KERAS_DISTRIBUTION_NUM_PROCESSES",
+        "KERAS_DISTRIBUTION_PROCESS_ID",
+        "SLURM_NTASKS",
+        "SLURM_PROCID",
+    ):
         monkeypatch.delenv(name, raising=False)
     assert distributed.initialize() is False
     assert distributed.initialize(num_processes=1, process_id=0) is False

@@ -105,9 +105,10 @@ def initialize(
 def in_multi_worker_mode() -> bool:
     """Whether the current strategy spans several processes."""
     strategy = tf.distribute.get_strategy()
-    return isinstance(
-        strategy, tf.distribute.MultiWorkerMirroredStrategy
-    ) and strategy.extended._in_multi_worker_mode()
+    return (
+        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        and strategy.extended._in_multi_worker_mode()
+    )
 
 
 def process_index() -> int:

@@ -87,8 +87,12 @@ class GANTrainer:
         return contextlib.nullcontext()
 
     def _live_value(self, variable: Any) -> Any:
-        """A variable's current value (the variable holds it at all times here)."""
-        return variable.value
+        """A variable's current value (the variable holds it at all times here).
+
+        Read through ``tf.identity``: under ``MultiWorkerMirroredStrategy`` a scalar mirrored
+        variable cannot be converted to NumPy directly, its tensor value can.
+        """
+        return tf.identity(variable.value)
 
     def _global_batch_size(self, batch_size: Any) -> Any:
         """The batch size summed over replicas (the local one outside a strategy)."""
