@@ -31,9 +31,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
+
+from _common import reference_gan_base, run_worker
 
 BACKENDS = ("tensorflow", "jax", "torch")
 LATENT_DIM = 64
@@ -102,8 +103,6 @@ def reference_model(generator, discriminator):
     import keras
     from keras import ops
 
-    backend = keras.backend.backend()
-
     def d_loss_value(real_scores, fake_scores, gp):
         real_scores, fake_scores = ops.reshape(real_scores, (-1,)), ops.reshape(fake_scores, (-1,))
         drift = 0.001 * ops.mean(ops.square(real_scores))
@@ -113,41 +112,7 @@ def reference_model(generator, discriminator):
         norms = ops.sqrt(ops.sum(ops.square(grads), axis=(1, 2, 3)) + 1e-12)
         return ops.mean(ops.square(norms - 1.0))
 
-    class OptimizerPair:
-        """Both optimizers' variables, as the one ``model.optimizer`` JAX's fit threads."""
-
-        def __init__(self, g_optimizer, d_optimizer):
-            self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
-            self.built = True
-
-        def build(self, var_list):
-            pass
-
-        @property
-        def variables(self):
-            return list(self.g_optimizer.variables) + list(self.d_optimizer.variables)
-
-    class PlainWGANGP(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.generator, self.discriminator = generator, discriminator
-            self.seed_generator = keras.random.SeedGenerator(0)
-            self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-            self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-            self.built = True
-
-        @property
-        def metrics(self):
-            return [self.d_loss_tracker, self.g_loss_tracker]
-
-        def compile(self):
-            super().compile()
-            self.d_optimizer, self.g_optimizer = _adam(), _adam()
-            self.d_optimizer.build(discriminator.trainable_variables)
-            self.g_optimizer.build(generator.trainable_variables)
-            if backend == "jax":
-                self.optimizer = OptimizerPair(self.g_optimizer, self.d_optimizer)
-
+    class PlainWGANGP(reference_gan_base(generator, discriminator, _adam)):
         def _noise(self, n):
             z = keras.random.normal((n, LATENT_DIM), seed=self.seed_generator)
             eps = keras.random.uniform((n, 1, 1, 1), seed=self.seed_generator)
@@ -210,20 +175,9 @@ def reference_model(generator, discriminator):
         def _step_jax(self, state, real):
             import jax
 
-            trainable, non_trainable, optimizer_values, metric_values = state
-
-            def pick(values, variables, wanted):
-                position = {id(v): i for i, v in enumerate(variables)}
-                return [values[position[id(v)]] for v in wanted]
-
-            g_tv = pick(trainable, self.trainable_variables, generator.trainable_variables)
-            d_tv = pick(trainable, self.trainable_variables, discriminator.trainable_variables)
-            nt_vars = self.non_trainable_variables
-            g_ntv = pick(non_trainable, nt_vars, generator.non_trainable_variables)
-            d_ntv = pick(non_trainable, nt_vars, discriminator.non_trainable_variables)
-            (seed,) = pick(non_trainable, nt_vars, [self.seed_generator.state])
-            ngo = len(self.g_optimizer.variables)
-            g_ov, d_ov = optimizer_values[:ngo], optimizer_values[ngo:]
+            values = self._jax_values(state)
+            g_tv, d_tv, g_ntv, d_ntv = (values[k] for k in ("g_tv", "d_tv", "g_ntv", "d_ntv"))
+            seed, g_ov, d_ov = values["seed"], values["g_ov"], values["d_ov"]
             n = real.shape[0]
             with keras.StatelessScope(state_mapping=[(self.seed_generator.state, seed)]) as rng:
                 z, eps = self._noise(n)
@@ -251,35 +205,9 @@ def reference_model(generator, discriminator):
             g_loss, grads = jax.value_and_grad(g_loss_fn)(g_tv)
             g_tv, g_ov = self.g_optimizer.stateless_apply(g_ov, grads, g_tv)
 
-            mapping = list(zip(self.metrics_variables, metric_values))
-            with keras.StatelessScope(state_mapping=mapping) as scope:
-                self.d_loss_tracker.update_state(d_loss)
-                self.g_loss_tracker.update_state(g_loss)
-                logs = {m.name: m.result() for m in self.metrics}
-            metric_values = [scope.get_current_value(v) for v in self.metrics_variables]
-            new_values = dict(zip(map(id, generator.trainable_variables), g_tv))
-            new_values.update(zip(map(id, discriminator.trainable_variables), d_tv))
-            new_values.update(zip(map(id, generator.non_trainable_variables), g_ntv))
-            new_values.update(zip(map(id, discriminator.non_trainable_variables), d_ntv))
-            new_values[id(self.seed_generator.state)] = seed
-            state = (
-                [new_values[id(v)] for v in self.trainable_variables],
-                [new_values[id(v)] for v in nt_vars],
-                [*g_ov, *d_ov],
-                metric_values,
-            )
-            return logs, state
-
-        def train_step(self, *args):
-            if backend == "jax":
-                state, data = args
-                return self._step_jax(state, keras.utils.unpack_x_y_sample_weight(data)[0])
-            real = keras.utils.unpack_x_y_sample_weight(args[0])[0]
-            step = self._step_tf if backend == "tensorflow" else self._step_torch
-            d_loss, g_loss = step(real)
-            self.d_loss_tracker.update_state(d_loss)
-            self.g_loss_tracker.update_state(g_loss)
-            return {m.name: m.result() for m in self.metrics}
+            values.update(g_tv=g_tv, d_tv=d_tv, g_ntv=g_ntv, d_ntv=d_ntv, seed=seed)
+            values.update(g_ov=g_ov, d_ov=d_ov)
+            return self._jax_result(values, d_loss, g_loss)
 
     return PlainWGANGP()
 
@@ -363,18 +291,9 @@ def reference_worker(args):
 
 
 def _run_worker(backend, side, argv):
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-    env.setdefault("OMP_NUM_THREADS", "1")
-    out = subprocess.run(
-        [sys.executable, __file__, *argv, "--worker", side, "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode:
-        raise RuntimeError(f"{side} worker on {backend} failed:\n{out.stderr[-4000:]}")
-    return {int(k): v for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
+    env = {"TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    result = run_worker(__file__, [*argv, "--worker", side, "--json"], backend, env)
+    return {int(k): v for k, v in result.items()}
 
 
 def main(argv=None):

@@ -36,9 +36,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import time
+
+from _common import reference_gan_base, run_worker
 
 BACKENDS = ("tensorflow", "jax", "torch")
 PRESETS = ("default", "dcgan64", "face96", "face64_small")
@@ -113,26 +113,6 @@ def _bce(logits, label):
     return ops.mean(ops.binary_crossentropy(ops.full_like(logits, label), logits, from_logits=True))
 
 
-class _OptimizerPair:
-    """Both reference optimizers as the one ``model.optimizer`` Keras' JAX ``fit`` threads.
-
-    Keras' JAX ``fit`` passes ``model.optimizer.variables`` through ``train_step(state, data)``
-    and back; a GAN with two optimizers has to expose both optimizers' variables that way. This
-    is the least plumbing any JAX GAN driven by ``fit`` needs.
-    """
-
-    def __init__(self, g_optimizer, d_optimizer):
-        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
-        self.built = True
-
-    def build(self, var_list):
-        pass
-
-    @property
-    def variables(self):
-        return list(self.g_optimizer.variables) + list(self.d_optimizer.variables)
-
-
 def reference_model(generator, discriminator, latent_dim):
     """A keras-io style GAN: a ``keras.Model`` with a custom ``train_step``, driven by ``fit``.
 
@@ -144,27 +124,7 @@ def reference_model(generator, discriminator, latent_dim):
     import keras
     from keras import ops
 
-    class ReferenceGAN(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.generator, self.discriminator = generator, discriminator
-            self.seed_generator = keras.random.SeedGenerator(0)
-            self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-            self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-            self.built = True
-
-        @property
-        def metrics(self):
-            return [self.d_loss_tracker, self.g_loss_tracker]
-
-        def compile(self):
-            super().compile()
-            self.d_optimizer, self.g_optimizer = _adam(), _adam()
-            self.d_optimizer.build(discriminator.trainable_variables)
-            self.g_optimizer.build(generator.trainable_variables)
-            if _backend() == "jax":
-                self.optimizer = _OptimizerPair(self.g_optimizer, self.d_optimizer)
-
+    class ReferenceGAN(reference_gan_base(generator, discriminator, _adam)):
         def _step_tf(self, real):
             import tensorflow as tf
 
@@ -212,20 +172,9 @@ def reference_model(generator, discriminator, latent_dim):
         def _step_jax(self, state, real):
             import jax
 
-            trainable, non_trainable, optimizer_values, metric_values = state
-
-            def pick(values, variables, wanted):
-                position = {id(v): i for i, v in enumerate(variables)}
-                return [values[position[id(v)]] for v in wanted]
-
-            g_tv = pick(trainable, self.trainable_variables, generator.trainable_variables)
-            d_tv = pick(trainable, self.trainable_variables, discriminator.trainable_variables)
-            nt_vars = self.non_trainable_variables
-            g_ntv = pick(non_trainable, nt_vars, generator.non_trainable_variables)
-            d_ntv = pick(non_trainable, nt_vars, discriminator.non_trainable_variables)
-            (seed,) = pick(non_trainable, nt_vars, [self.seed_generator.state])
-            ngo = len(self.g_optimizer.variables)
-            g_ov, d_ov = optimizer_values[:ngo], optimizer_values[ngo:]
+            values = self._jax_values(state)
+            g_tv, d_tv, g_ntv, d_ntv = (values[k] for k in ("g_tv", "d_tv", "g_ntv", "d_ntv"))
+            seed, g_ov, d_ov = values["seed"], values["g_ov"], values["d_ov"]
             n = real.shape[0]
 
             def latents(seed):
@@ -255,37 +204,9 @@ def reference_model(generator, discriminator, latent_dim):
             )
             g_tv, g_ov = self.g_optimizer.stateless_apply(g_ov, grads, g_tv)
 
-            mapping = list(zip(self.metrics_variables, metric_values))
-            with keras.StatelessScope(state_mapping=mapping) as scope:
-                self.d_loss_tracker.update_state(d_loss)
-                self.g_loss_tracker.update_state(g_loss)
-                logs = {m.name: m.result() for m in self.metrics}
-            metric_values = [scope.get_current_value(v) for v in self.metrics_variables]
-            new_values = dict(zip(map(id, generator.trainable_variables), g_tv))
-            new_values.update(zip(map(id, discriminator.trainable_variables), d_tv))
-            new_values.update(zip(map(id, generator.non_trainable_variables), g_ntv))
-            new_values.update(zip(map(id, discriminator.non_trainable_variables), d_ntv))
-            new_values[id(self.seed_generator.state)] = seed
-            state = (
-                [new_values[id(v)] for v in self.trainable_variables],
-                [new_values[id(v)] for v in nt_vars],
-                [*g_ov, *d_ov],
-                metric_values,
-            )
-            return logs, state
-
-        def train_step(self, *args):
-            if _backend() == "jax":
-                state, real = args
-                return self._step_jax(state, real[0] if isinstance(real, tuple) else real)
-            (real,) = args
-            if isinstance(real, tuple):
-                real = real[0]
-            step = self._step_tf if _backend() == "tensorflow" else self._step_torch
-            d_loss, g_loss = step(real)
-            self.d_loss_tracker.update_state(d_loss)
-            self.g_loss_tracker.update_state(g_loss)
-            return {m.name: m.result() for m in self.metrics}
+            values.update(g_tv=g_tv, d_tv=d_tv, g_ntv=g_ntv, d_ntv=d_ntv, seed=seed)
+            values.update(g_ov=g_ov, d_ov=d_ov)
+            return self._jax_result(values, d_loss, g_loss)
 
     return ReferenceGAN()
 
@@ -408,16 +329,12 @@ def run_side(preset, side, batch, steps, repeats, jax_loop=False):
 
 
 def _run_worker(preset, side, backend, args):
-    env = dict(os.environ, KERAS_BACKEND=backend)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    command = [sys.executable, os.path.abspath(__file__), "--worker", preset, side]
-    command += ["--steps", str(args.steps), "--repeats", str(args.repeats)]
+    command = ["--worker", preset, side, "--steps", str(args.steps), "--repeats", str(args.repeats)]
     if args.batch_size:
         command += ["--batch-size", str(args.batch_size)]
     if args.jax_loop:
         command.append("--jax-loop")
-    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return run_worker(__file__, command, backend)
 
 
 def _split(value, allowed, name):

@@ -13,10 +13,23 @@ alone):
   when its target is an object shown on an API page (resolved like Python names: from the
   object, its class, its module, its package, then as an absolute path); otherwise plain code.
   ``~`` shows the last name only, as in Sphinx.
+
+It also fixes three things Griffe reads differently from Python:
+
+- a package that imports a function of the same name as the submodule it comes from
+  (``keras_facegen.models.pretrained``, ``keras_facegen.metrics.ms_ssim``) shows the function,
+  as ``from keras_facegen.models import pretrained`` gives it; Griffe keeps the submodule under
+  that name, and the API pages (which hide submodules) dropped the function;
+- a module-level constant documented by ``#:`` comment lines above it (the Sphinx convention
+  the package uses, e.g. ``METRIC_NAMES``) gets those lines as its docstring, so the pages show
+  it (Griffe reads only a string literal below the assignment);
+- a page that lists the ``members`` of a module must list every name of its ``__all__``: the
+  build fails naming the ones missing, so a new public name cannot vanish from the reference.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -87,11 +100,93 @@ def _resolve(package: griffe.Module, target: str, obj: griffe.Object) -> str | N
     return None
 
 
+def _modules(module: griffe.Module) -> list[griffe.Module]:
+    """``module`` and every submodule below it."""
+    found = [module]
+    for member in list(module.members.values()):
+        if not member.is_alias and member.is_module:
+            found.extend(_modules(member))  # type: ignore[arg-type]
+    return found
+
+
+def _aliases(obj: griffe.Object) -> list[griffe.Alias]:
+    """Every alias in ``obj``'s tree (classes included)."""
+    found = []
+    for member in list(obj.members.values()):
+        if member.is_alias:
+            found.append(member)
+        else:
+            found.extend(_aliases(member))  # type: ignore[arg-type]
+    return found
+
+
+def _show_shadowed_functions(package: griffe.Module) -> None:
+    """Where ``from .name import name`` shadows submodule ``name``, shows the object instead."""
+    modules = _modules(package)
+    aliases = _aliases(package)
+    for module in modules:
+        for name, member in list(module.members.items()):
+            if member.is_alias or not member.is_module:
+                continue
+            target = module.imports.get(name)
+            if target != f"{member.path}.{name}" or name not in member.members:
+                continue
+            # Aliases into the submodule are resolved now, while its path still leads to it.
+            for alias in aliases:
+                if alias.target_path.startswith(member.path + "."):
+                    with contextlib.suppress(griffe.AliasResolutionError, griffe.CyclicAliasError):
+                        alias.final_target  # noqa: B018  (resolves and caches the target)
+            shadowing = griffe.Alias(name, member.members[name], parent=module)
+            module.members[name] = shadowing
+
+
+def _comment_docstrings(package: griffe.Module) -> None:
+    """Gives undocumented module constants the ``#:`` comment lines right above them."""
+    for module in _modules(package):
+        lines = module.lines
+        for member in module.members.values():
+            if member.is_alias or not member.is_attribute or member.docstring is not None:
+                continue
+            if member.lineno is None:
+                continue
+            comment: list[str] = []
+            index = member.lineno - 2
+            while index >= 0 and lines[index].strip().startswith("#:"):
+                comment.insert(0, lines[index].strip()[2:].strip())
+                index -= 1
+            if comment:
+                member.docstring = griffe.Docstring(
+                    " ".join(comment), lineno=index + 2, parent=member
+                )
+
+
+def _check_member_lists(package: griffe.Module) -> None:
+    """Fails the build when a page lists a module's members but misses one of ``__all__``."""
+    listed: dict[str, set[str]] = {}
+    block = re.compile(r"^::: ([\w.]+)\n((?:[ \t]+.*\n)*)", re.MULTILINE)
+    for page in sorted(_API_PAGES.glob("*.md")):
+        for identifier, options in block.findall(page.read_text()):
+            names = re.search(r"(?<![\w])members:\s*\[([^\]]*)\]", options)
+            if names:
+                found = {n.strip().strip("\"'") for n in names.group(1).split(",") if n.strip()}
+                listed.setdefault(identifier, set()).update(found)
+    for identifier, names in listed.items():
+        module = package[identifier.removeprefix(package.name + ".")]
+        exported = {str(name) for name in (module.exports or [])}
+        missing = sorted(exported - names)
+        if missing:
+            raise ValueError(
+                f"docs/api: the pages list members of {identifier} but miss {missing}; "
+                "add them to a members list there."
+            )
+
+
 class ExampleSections(griffe.Extension):
     """Rewrites the docstrings of the loaded package for the API pages (see the module doc)."""
 
     def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
         """Runs once the whole package is loaded: every object and alias is known."""
+        _comment_docstrings(pkg)
         shown = _shown_paths(pkg)
         seen: set[int] = set()
 
@@ -106,6 +201,9 @@ class ExampleSections(griffe.Extension):
                     rewrite(member)
 
         rewrite(pkg)
+        # Last: once swapped in, a shadowed submodule is no longer reachable by its path.
+        _show_shadowed_functions(pkg)
+        _check_member_lists(pkg)
 
     @staticmethod
     def _rewrite(pkg: griffe.Module, obj: griffe.Object, text: str, shown: dict[str, str]) -> str:

@@ -249,7 +249,7 @@ def train_generator(args: argparse.Namespace, out_dir: Path) -> tuple[Any, str]:
     return generator, preset["latent_distribution"]
 
 
-def load_network(path: str) -> Any:
+def load_classifier(path: str) -> Any:
     import keras_facegen.layers  # noqa: F401  (registers the custom layers for loading)
 
     return keras.models.load_model(path, compile=False)
@@ -266,7 +266,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
 
     # === A generator ===
     if args.generator is not None:
-        generator = load_network(args.generator)
+        generator = models.load_generator(args.generator, argument="--generator")
         # A saved face DCGAN does not record its prior; this library's face presets use the
         # uniform box [-1, 1] (see keras_facegen.models.presets).
         distribution = models.get_preset(args.preset)["latent_distribution"]
@@ -279,7 +279,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
 
     # === The attribute classifier (on the generator's resolution) ===
     if args.classifier is not None:
-        classifier = load_network(args.classifier)
+        classifier = load_classifier(args.classifier)
         classifier_error = None
     else:
         classifier, classifier_error = train_classifier(args, names, resolution)

@@ -14,7 +14,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 
 from keras_facegen import latent, sampling
@@ -42,13 +41,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def load_generator(model: str | None, preset: str) -> Any:
+    from keras_facegen import models
+
     if model is not None:
-        import keras_facegen.layers  # noqa: F401  (registers the custom layers for loading)
-
-        return keras.models.load_model(model, compile=False)
-    from keras_facegen.models import dcgan_generator
-
-    return dcgan_generator(preset=preset)
+        return models.load_generator(model, argument="--model")
+    return models.dcgan_generator(preset=preset)
 
 
 def endpoint(code: str | None, seed: int, latent_dim: int) -> np.ndarray:

@@ -16,8 +16,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import keras
-
 from keras_facegen import latent, sampling
 
 
@@ -41,14 +39,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def load_network(path: str | None, preset: str, kind: str) -> Any:
-    if path is not None:
-        import keras_facegen.layers  # noqa: F401  (registers the custom layers for loading)
-
-        return keras.models.load_model(path, compile=False)
     from keras_facegen import models
 
-    builder = models.dcgan_generator if kind == "generator" else models.dcgan_discriminator
-    return builder(preset=preset)
+    if kind == "generator":
+        if path is not None:
+            return models.load_generator(path, argument="--model")
+        return models.dcgan_generator(preset=preset)
+    if path is not None:
+        return models.load_discriminator(path, argument="--discriminator")
+    return models.dcgan_discriminator(preset=preset)
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:

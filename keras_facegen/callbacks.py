@@ -32,13 +32,10 @@ from PIL import Image
 from keras_facegen import distributed
 from keras_facegen._images import image_grid
 from keras_facegen._validation import check_int
+from keras_facegen.latent.distributions import sample_latents
 
 CHECKPOINT_FILE = "checkpoint.npz"
 _FORMAT_VERSION = 2
-
-
-def _positive_int(value: Any, argument: str, allow_none: bool = False) -> int | None:
-    return None if value is None and allow_none else check_int(value, argument)
 
 
 def _steps_done(model: keras.Model) -> int:
@@ -89,10 +86,10 @@ class SampleGrid(keras.callbacks.Callback):
     ) -> None:
         super().__init__()
         self.directory = Path(directory)
-        self.every_n_steps = _positive_int(every_n_steps, "every_n_steps")
-        self.num_images = _positive_int(num_images, "num_images")
-        self.rows = _positive_int(rows, "rows", allow_none=True) or max(
-            1, round(math.sqrt(self.num_images))
+        self.every_n_steps = check_int(every_n_steps, "every_n_steps")
+        self.num_images = check_int(num_images, "num_images")
+        self.rows = (
+            max(1, round(math.sqrt(self.num_images))) if rows is None else check_int(rows, "rows")
         )
         if self.rows > self.num_images:
             raise ValueError(
@@ -110,12 +107,9 @@ class SampleGrid(keras.callbacks.Callback):
             raise ValueError(
                 "SampleGrid(ema=True) needs a GAN built with ema_decay=...; received ema=True."
             )
-        rng = np.random.default_rng(self.seed)
-        shape = (self.num_images, self.model.latent_dim)
-        if self.model.latent_distribution == "uniform":
-            self._latents = rng.uniform(-1.0, 1.0, shape).astype("float32")
-        else:
-            self._latents = rng.standard_normal(shape).astype("float32")
+        self._latents = sample_latents(
+            self.num_images, self.model.latent_dim, self.model.latent_distribution, self.seed
+        )
         self._step = _steps_done(self.model)
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
@@ -275,7 +269,7 @@ def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
+            np.savez(file, allow_pickle=False, **arrays)
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp, path)
@@ -467,7 +461,9 @@ class GANCheckpoint(keras.callbacks.Callback):
     ) -> None:
         super().__init__()
         self.directory = Path(directory)
-        self.every_n_steps = _positive_int(every_n_steps, "every_n_steps", allow_none=True)
+        self.every_n_steps = (
+            None if every_n_steps is None else check_int(every_n_steps, "every_n_steps")
+        )
         self.save_on_epoch_end = bool(save_on_epoch_end)
         self._epoch = 0
         self._step = 0

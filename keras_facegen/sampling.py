@@ -361,10 +361,10 @@ def ranked_sheet(
     else:
         if discriminator is None:
             raise ValueError("ranked_sheet needs a discriminator when source is a generator.")
-        if "latents" in rank_kwargs:
-            num_samples = None
+        # Given latents set the number of samples themselves.
+        count = None if "latents" in rank_kwargs else num_samples
         ranking = rank_by_discriminator(
-            source, discriminator, num_samples, top_k, seed=seed, **rank_kwargs
+            source, discriminator, count, top_k, seed=seed, **rank_kwargs
         )
     lowest = ranking.images[:top_k]
     highest = ranking.images[::-1][:top_k]

@@ -47,7 +47,11 @@ __all__ = [
 #: Metadata written beside the models (read by ``keras-facegen sample`` and ``morph``).
 RUN_INFO_FILE = "facegen.json"
 
-#: What :func:`train` writes into a run folder (``overwrite=True`` deletes exactly these).
+#: What :func:`train_progressive` writes besides what :func:`train` writes.
+PROGRESSION_FILE = "progression.png"
+
+#: What :func:`train` and :func:`train_progressive` write into a run folder
+#: (``overwrite=True`` deletes exactly these).
 RUN_OUTPUTS = (
     RUN_INFO_FILE,
     "checkpoint",
@@ -55,11 +59,12 @@ RUN_OUTPUTS = (
     "samples.png",
     "generator.keras",
     "discriminator.keras",
+    PROGRESSION_FILE,
 )
 
 
 def run_outputs(out: str | os.PathLike) -> list[Path]:
-    """The outputs of an earlier :func:`train` run present in a folder.
+    """The outputs of an earlier :func:`train` or :func:`train_progressive` run in a folder.
 
     Args:
         out: A run folder (it need not exist).
@@ -98,6 +103,31 @@ def clear_run(out: str | os.PathLike) -> list[Path]:
         else:
             path.unlink()
     return removed
+
+
+def _prepare_run_folder(gan: keras.Model, out: Path, resume: bool, overwrite: bool) -> None:
+    """Readies ``out`` for a run: refuses or clears an earlier run, or resumes from it.
+
+    Creates nothing: the caller creates ``out`` once every other argument has been checked.
+    Across processes only process 0 checks and clears (the others never touch the folder);
+    every process resumes from the same checkpoint.
+    """
+    if distributed.is_writer() and not resume and run_outputs(out):
+        if not overwrite:
+            names = ", ".join(path.name for path in run_outputs(out))
+            raise FileExistsError(
+                f"{str(out)!r} already holds a run ({names}); pass resume=True to continue it "
+                "or overwrite=True to replace it."
+            )
+        clear_run(out)
+    if resume:
+        checkpoint_dir = out / "checkpoint"
+        if not (checkpoint_dir / CHECKPOINT_FILE).is_file():
+            raise FileNotFoundError(
+                f"--resume: no checkpoint at {str(checkpoint_dir / CHECKPOINT_FILE)!r}; "
+                "start without resume, or point `out` at an earlier run."
+            )
+        resume_from(gan, checkpoint_dir)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,24 +293,9 @@ def train(
     sample_every = check_int(sample_every or checkpoint_every, "sample_every")
     out = Path(out)
     checkpoint_dir = out / "checkpoint"
-    done = 0
     writer = distributed.is_writer()  # across processes, process 0 alone writes
-    if writer and not resume and run_outputs(out):
-        if not overwrite:
-            names = ", ".join(path.name for path in run_outputs(out))
-            raise FileExistsError(
-                f"{str(out)!r} already holds a run ({names}); pass resume=True to continue it "
-                "or overwrite=True to replace it."
-            )
-        clear_run(out)
-    if resume:
-        if not (checkpoint_dir / CHECKPOINT_FILE).is_file():
-            raise FileNotFoundError(
-                f"--resume: no checkpoint at {str(checkpoint_dir / CHECKPOINT_FILE)!r}; "
-                "start without resume, or point `out` at an earlier run."
-            )
-        resume_from(gan, checkpoint_dir)
-        done = _steps_done(gan)
+    _prepare_run_folder(gan, out, resume, overwrite)
+    done = _steps_done(gan) if resume else 0
     if done > steps:
         raise ValueError(
             f"The checkpoint in {str(checkpoint_dir)!r} is {done} steps in, already past "
@@ -362,9 +377,6 @@ def _write_run_info(
 
 
 # === Progressive runs ===
-
-#: What :func:`train_progressive` writes besides :data:`RUN_OUTPUTS`.
-PROGRESSION_FILE = "progression.png"
 
 
 def _ema_network(gan: keras.Model) -> keras.Model:
@@ -452,26 +464,7 @@ def train_progressive(
     out = Path(out)
     checkpoint_dir = out / "checkpoint"
     writer = distributed.is_writer()  # across processes, process 0 alone writes
-    outputs = [
-        *run_outputs(out),
-        *([out / PROGRESSION_FILE] if (out / PROGRESSION_FILE).exists() else []),
-    ]
-    if writer and not resume and outputs:
-        if not overwrite:
-            names = ", ".join(path.name for path in outputs)
-            raise FileExistsError(
-                f"{str(out)!r} already holds a run ({names}); pass resume=True to continue it "
-                "or overwrite=True to replace it."
-            )
-        clear_run(out)
-        (out / PROGRESSION_FILE).unlink(missing_ok=True)
-    if resume:
-        if not (checkpoint_dir / CHECKPOINT_FILE).is_file():
-            raise FileNotFoundError(
-                f"--resume: no checkpoint at {str(checkpoint_dir / CHECKPOINT_FILE)!r}; "
-                "start without resume, or point `out` at an earlier run."
-            )
-        resume_from(gan, checkpoint_dir)
+    _prepare_run_folder(gan, out, resume, overwrite)
     ema = getattr(gan, "ema_decay", None) is not None
     schedule = gan.schedule
     final = schedule.resolution

@@ -373,7 +373,8 @@ class CachedImages:
             return images
         if images.ndim == 3:
             return images[rest]
-        return images[(slice(None), *rest)]
+        index = (slice(None), *rest)
+        return images[index]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         images = self._level.read(np.arange(self.shape[0]))
@@ -463,7 +464,8 @@ class _Level:
         begins = np.concatenate([[0], breaks]).tolist()
         ends = [*begins[1:], len(indices)]
         run_shards, run_rows = shards[begins].tolist(), rows[begins].tolist()
-        buffer = memoryview(out).cast("B")
+        # An ndarray is a buffer; NumPy's stubs declare __buffer__ only for Python >= 3.12.
+        buffer = memoryview(out).cast("B")  # type: ignore[arg-type]
         size = self.row_bytes
         if self.keep_open:
             files = {shard: self._fd(shard) for shard in set(run_shards)}

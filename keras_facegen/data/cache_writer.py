@@ -6,7 +6,6 @@ import io
 import json
 import os
 import shutil
-import warnings
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +27,8 @@ from keras_facegen.data.image_folder import (
     _DECODE_ERRORS,
     IMAGE_EXTENSIONS,
     _decode_image,
+    _none_readable,
+    _warn_skipped,
     list_image_files,
 )
 
@@ -37,7 +38,6 @@ __all__ = ["prepare_cache"]
 _SHARD_BYTES = 128 * 2**20
 # Skipped files named in the manifest (the count is always complete).
 _NAMES_IN_MANIFEST = 20
-_NAMES_IN_WARNING = 5
 
 
 def prepare_cache(
@@ -118,8 +118,8 @@ def prepare_cache(
                 break
         while queue:
             file, future = queue.popleft()
-            for more in remaining:
-                queue.append((more, pool.submit(_pyramid, more, resolutions)))
+            for following in remaining:
+                queue.append((following, pool.submit(_pyramid, following, resolutions)))
                 break
             levels = future.result()
             if levels is None:
@@ -131,10 +131,7 @@ def prepare_cache(
     if num_images == 0:
         for writer in writers.values():
             writer.discard()
-        raise ValueError(
-            f"`folder` {str(folder)!r} has {len(files)} image file(s) but none could be read "
-            f"(first: {', '.join(bad[:_NAMES_IN_WARNING])})."
-        )
+        raise _none_readable("folder", folder, bad)
     levels_info = {}
     for r, writer in writers.items():
         shards = writer.finish()
@@ -160,14 +157,7 @@ def prepare_cache(
     temporary.write_text(json.dumps(manifest, indent=1) + "\n")
     os.replace(temporary, out / MANIFEST_FILE)
     if bad:
-        more = len(bad) - _NAMES_IN_WARNING
-        names = ", ".join(bad[:_NAMES_IN_WARNING]) + (f" and {more} more" if more > 0 else "")
-        warnings.warn(
-            f"Skipped {len(bad)} unreadable image file(s) of {len(files)} in {str(folder)!r}: "
-            f"{names}.",
-            UserWarning,
-            stacklevel=2,
-        )
+        _warn_skipped(folder, len(files), bad, stacklevel=3)
     return ImageCache(out)
 
 

@@ -214,19 +214,9 @@ def _decode_folder(
 
     bad = [files[i].relative_to(root).as_posix() for i in np.flatnonzero(~ok)]
     if len(bad) == len(files):
-        raise ValueError(
-            f"`path` {str(path)!r} has {len(files)} image file(s) but none could be read "
-            f"(first: {', '.join(bad[:_NAMES_IN_WARNING])})."
-        )
+        raise _none_readable("path", path, bad)
     if bad:
-        more = len(bad) - _NAMES_IN_WARNING
-        names = ", ".join(bad[:_NAMES_IN_WARNING]) + (f" and {more} more" if more > 0 else "")
-        warnings.warn(
-            f"Skipped {len(bad)} unreadable image file(s) of {len(files)} in {str(path)!r}: "
-            f"{names}.",
-            UserWarning,
-            stacklevel=3,
-        )
+        _warn_skipped(path, len(files), bad, stacklevel=4)
         images = images[ok]
     return images, [f for f, good in zip(files, ok, strict=True) if good]
 
@@ -261,3 +251,22 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     rgba = image.convert("RGBA")
     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     return Image.alpha_composite(white, rgba).convert("RGB")
+
+
+def _none_readable(argument: str, folder: Any, bad: list[str]) -> ValueError:
+    """The error for a folder none of whose image files decodes (``bad`` names them)."""
+    return ValueError(
+        f"`{argument}` {str(folder)!r} has {len(bad)} image file(s) but none could be read "
+        f"(first: {', '.join(bad[:_NAMES_IN_WARNING])})."
+    )
+
+
+def _warn_skipped(folder: Any, total: int, bad: list[str], stacklevel: int) -> None:
+    """One ``UserWarning`` naming the first unreadable files of a folder (``bad``)."""
+    more = len(bad) - _NAMES_IN_WARNING
+    names = ", ".join(bad[:_NAMES_IN_WARNING]) + (f" and {more} more" if more > 0 else "")
+    warnings.warn(
+        f"Skipped {len(bad)} unreadable image file(s) of {total} in {str(folder)!r}: {names}.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )

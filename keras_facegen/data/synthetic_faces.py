@@ -222,7 +222,9 @@ class _Canvas:
     result into (C, H, W, 3) is then a plain 2-d transpose.
     """
 
-    def __init__(self, out: np.ndarray, resolution: int, background: np.ndarray):
+    def __init__(
+        self, out: np.ndarray, resolution: int, background: tuple[np.ndarray, np.ndarray]
+    ) -> None:
         self.resolution = resolution
         self.pixel = 2.0 / resolution
         self.coords = ((np.arange(resolution) + 0.5) * self.pixel - 1) / _ZOOM

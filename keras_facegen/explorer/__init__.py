@@ -12,8 +12,15 @@ Example:
     ['channels', 'code_length', 'default_morph_method']
 """
 
-from keras_facegen.explorer.app import create_app
+from keras_facegen.explorer.app import allow_hosts, create_app
 from keras_facegen.explorer.engine import FaceEngine, principal_directions
 from keras_facegen.explorer.server import load_explorer_app, serve
 
-__all__ = ["FaceEngine", "create_app", "load_explorer_app", "principal_directions", "serve"]
+__all__ = [
+    "FaceEngine",
+    "allow_hosts",
+    "create_app",
+    "load_explorer_app",
+    "principal_directions",
+    "serve",
+]

@@ -2,8 +2,10 @@
 
 The HTTP layer (:mod:`keras_facegen.explorer.app`) only validates shapes and types; every
 fact about latents (codes, seeds, directions, offsets, morphs, ranking) is computed here with
-the library's own tools, and every generator call goes through one worker thread that merges
-concurrent requests into one batch (:class:`BatchedGenerator`).
+the library's own tools. Every generator call goes through one worker thread that merges
+concurrent requests into one batch (:class:`~keras_facegen.explorer.worker.BatchedGenerator`,
+in :mod:`keras_facegen.explorer.worker`); the default slider directions of a large latent come
+from :func:`~keras_facegen.explorer.directions.principal_directions`.
 
 Two slider modes:
 
@@ -18,12 +20,9 @@ Two slider modes:
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import concurrent.futures
 import io
 import math
-import queue
 import secrets
 import tempfile
 import threading
@@ -36,14 +35,31 @@ import numpy as np
 from PIL import Image
 
 from keras_facegen import latent, sampling
+from keras_facegen.explorer.directions import principal_directions
+from keras_facegen.explorer.worker import BatchedGenerator, GeneratorError
 from keras_facegen.latent.distributions import LATENT_DISTRIBUTIONS
 from keras_facegen.latent.generators import check_latents
 
-__all__ = ["BatchedGenerator", "FaceEngine", "NoDiscriminatorError", "principal_directions"]
+__all__ = [
+    "MAX_MORPH_STEPS",
+    "MAX_RANK_SAMPLES",
+    "MAX_SEED",
+    "MORPH_METHODS",
+    "BatchedGenerator",
+    "FaceEngine",
+    "GeneratorError",
+    "NoDiscriminatorError",
+    "principal_directions",
+]
 
+#: The morph paths the API offers (``"line"`` only for a low-dimensional latent).
 MORPH_METHODS = ("line", "lerp", "slerp", "hypersphere")
 #: Largest seed the page and API accept (seeds are NumPy ``default_rng`` seeds).
 MAX_SEED = 2**32 - 1
+#: Most frames of a morph the API accepts (an engine may be set lower; ``/api/info`` tells).
+MAX_MORPH_STEPS = 64
+#: Most samples one ranking may generate (an engine may be set lower; ``/api/info`` tells).
+MAX_RANK_SAMPLES = 256
 
 
 class NoDiscriminatorError(LookupError):
@@ -53,239 +69,6 @@ class NoDiscriminatorError(LookupError):
         >>> issubclass(NoDiscriminatorError, LookupError)
         True
     """
-
-
-class BatchedGenerator:
-    """Runs a generator from one worker thread, merging concurrent calls into one batch.
-
-    Calls from any thread queue their latents; the worker takes everything queued (up to
-    ``max_batch`` rows), pads the batch to a bucket size (:meth:`padded_size`: 1, 2, 4, 8, then
-    multiples of 8, so a compiled backend sees a handful of shapes, all traced by
-    :meth:`warm_up`), runs the model once and hands each caller its rows.
-    Keras models run through ``predict_on_batch`` (compiled once per shape by every backend);
-    other callables (a TF-Hub generator) are called directly.
-
-    Args:
-        generator: A Keras model, an object with a ``.generator`` model, or a callable
-            ``z -> images`` (see :func:`keras_facegen.latent.as_generator`).
-        max_batch: Most latents per model call (a multiple of 8 is best).
-
-    Raises:
-        ValueError: If the generator's latent size cannot be read, or ``max_batch`` < 1.
-
-    Example:
-        >>> batched = BatchedGenerator(generator)
-        >>> batched(np.zeros((2, batched.latent_dim), "float32")).shape
-        (2, 64, 64, 3)
-        >>> batched.close()
-    """
-
-    def __init__(self, generator: Any, max_batch: int = 64) -> None:
-        if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
-            raise ValueError(f"max_batch must be a positive integer; received {max_batch!r}.")
-        fn, latent_dim = latent.as_generator(generator)
-        if latent_dim is None:
-            raise ValueError(
-                "The explorer needs the generator's latent size: give it a latent_dim "
-                f"attribute or a Keras input shape; received generator={generator!r}."
-            )
-        model = getattr(generator, "generator", generator)
-        # Keras models run compiled, one trace per batch shape; other callables as they are.
-        self.compiled = isinstance(model, keras.Model)
-        self._call = model.predict_on_batch if self.compiled else fn
-        self.latent_dim = int(latent_dim)
-        self.max_batch = max_batch
-        self._queue: queue.Queue = queue.Queue()
-        self._closed = False
-        self._worker = threading.Thread(
-            target=self._run, name="keras-facegen-explorer-generator", daemon=True
-        )
-        self._worker.start()
-
-    def __call__(self, z: Any) -> np.ndarray:
-        """Generates images for latents, from any thread.
-
-        Args:
-            z: ``(N, latent_dim)`` latents (``N`` may exceed ``max_batch``: it is split).
-
-        Returns:
-            float32 images ``(N, H, W, C)``.
-
-        Raises:
-            ValueError: On latents of the wrong shape.
-            RuntimeError: If the generator was closed.
-        """
-        return np.concatenate([future.result() for future in self.submit(z)])
-
-    async def generate_async(self, z: Any) -> np.ndarray:
-        """:meth:`__call__` for ``asyncio`` code: waits without holding a thread.
-
-        Args:
-            z: ``(N, latent_dim)`` latents.
-
-        Returns:
-            float32 images ``(N, H, W, C)``.
-
-        Raises:
-            ValueError: On latents of the wrong shape.
-            RuntimeError: If the generator was closed.
-        """
-        parts = [await asyncio.wrap_future(future) for future in self.submit(z)]
-        return np.concatenate(parts)
-
-    def submit(self, z: Any) -> list[concurrent.futures.Future]:
-        """Queues latents for the worker; one future per ``max_batch`` chunk.
-
-        Args:
-            z: ``(N, latent_dim)`` latents.
-
-        Returns:
-            Futures of the chunks' images, in order.
-
-        Raises:
-            ValueError: On latents of the wrong shape.
-            RuntimeError: If the generator was closed.
-        """
-        z = check_latents(z, self.latent_dim)
-        if self._closed:
-            raise RuntimeError("The explorer's generator worker was closed.")
-        futures = []
-        for start in range(0, len(z), self.max_batch):
-            future: concurrent.futures.Future = concurrent.futures.Future()
-            self._queue.put((z[start : start + self.max_batch], future))
-            futures.append(future)
-        return futures
-
-    def padded_size(self, rows: int) -> int:
-        """The batch size ``rows`` latents run at: a power of two up to 8, then a multiple of 8.
-
-        Args:
-            rows: Latents in the batch (``1 <= rows <= max_batch``).
-
-        Returns:
-            The padded size (at most ``max_batch``).
-        """
-        size = 1 << (rows - 1).bit_length() if rows <= 8 else -(-rows // 8) * 8
-        return min(size, self.max_batch)
-
-    def warm_up(self) -> None:
-        """Runs every padded batch shape once, so compiled models trace them up front.
-
-        Does nothing for callables that are not Keras models (they are not compiled here).
-        """
-        if not self.compiled:
-            return
-        for size in sorted({self.padded_size(rows) for rows in range(1, self.max_batch + 1)}):
-            self(np.zeros((size, self.latent_dim), np.float32))
-
-    def close(self) -> None:
-        """Stops the worker thread (pending calls are finished first)."""
-        if not self._closed:
-            self._closed = True
-            self._queue.put(None)
-            self._worker.join(timeout=30)
-
-    def _run(self) -> None:
-        backlog: list[tuple[np.ndarray, concurrent.futures.Future]] = []
-        while True:
-            item = backlog.pop(0) if backlog else self._queue.get()
-            if item is None:
-                return
-            batch = [item]
-            rows = len(item[0])
-            while True:
-                try:
-                    extra = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if extra is None or rows + len(extra[0]) > self.max_batch:
-                    backlog.append(extra)
-                    break
-                batch.append(extra)
-                rows += len(extra[0])
-            self._serve(batch, rows)
-
-    def _serve(self, batch: list, rows: int) -> None:
-        z = np.concatenate([latents for latents, _ in batch])
-        padded = self.padded_size(rows)
-        if padded > rows:
-            z = np.concatenate([z, np.zeros((padded - rows, z.shape[1]), z.dtype)])
-        try:
-            images = np.asarray(keras.ops.convert_to_numpy(self._call(z)), dtype=np.float32)
-            if images.ndim != 4 or len(images) != len(z):
-                raise ValueError(
-                    f"The generator returned shape {images.shape} for {len(z)} latents; "
-                    "expected images (N, H, W, C)."
-                )
-        except Exception as error:  # every waiting caller gets the error, the worker lives on
-            for _, future in batch:
-                future.set_exception(error)
-            return
-        start = 0
-        for latents, future in batch:
-            future.set_result(images[start : start + len(latents)])
-            start += len(latents)
-
-
-def principal_directions(
-    generator: Any,
-    latent_dim: int,
-    distribution: str = "normal",
-    num_directions: int = 8,
-    num_samples: int = 128,
-    seed: int = 0,
-    pool: int = 16,
-) -> np.ndarray:
-    """Latent directions along which the generated images vary most.
-
-    Draws ``num_samples`` latents, generates their images, shrinks them to ``pool x pool`` and
-    takes the principal components of the pixels; each direction is the least-squares map from
-    the (centred) latents to one component's scores, normalised to unit length. Sliders along
-    them change the face a lot where one latent coordinate of a 512-d model changes little.
-
-    Args:
-        generator: Anything :func:`keras_facegen.latent.generate_images` accepts.
-        latent_dim: The latent size.
-        distribution: ``"normal"`` or ``"uniform"``: how the sample latents are drawn.
-        num_directions: How many directions (at most ``min(num_samples, latent_dim)``).
-        num_samples: How many images the components are computed from.
-        seed: Seed of the sample latents.
-        pool: Side of the shrunk images (a divisor of the resolution works best).
-
-    Returns:
-        float32 ``(num_directions, latent_dim)`` unit vectors, most varying first.
-
-    Raises:
-        ValueError: On a count out of range or an unknown distribution.
-
-    Example:
-        >>> principal_directions(generator, 16, "uniform", num_directions=4, num_samples=32).shape
-        (4, 16)
-    """
-    if not 1 <= num_directions <= min(num_samples, latent_dim):
-        raise ValueError(
-            f"num_directions must be in [1, min(num_samples, latent_dim)] = "
-            f"[1, {min(num_samples, latent_dim)}]; received num_directions={num_directions}."
-        )
-    z = latent.sample_latents(num_samples, latent_dim, distribution, seed=seed).astype(np.float64)
-    images = latent.generate_images(generator, z).astype(np.float64)
-    shrunk = np.stack(
-        [
-            np.asarray(
-                Image.fromarray(sampling.to_uint8(image)).resize((pool, pool), Image.BILINEAR),
-                dtype=np.float64,
-            ).reshape(-1)
-            for image in images
-        ]
-    )
-    shrunk -= shrunk.mean(axis=0)
-    _, _, components = np.linalg.svd(shrunk, full_matrices=False)
-    scores = shrunk @ components[:num_directions].T
-    centred = z - z.mean(axis=0)
-    weights, *_ = np.linalg.lstsq(centred, scores, rcond=None)
-    directions = weights.T
-    directions /= np.maximum(np.linalg.norm(directions, axis=1, keepdims=True), 1e-12)
-    return directions.astype(np.float32)
 
 
 def _png(picture: np.ndarray) -> bytes:
@@ -312,8 +95,9 @@ class FaceEngine:
         num_directions: How many principal directions to compute in ``"directions"`` mode.
         direction_spread: How far (in latent units) a direction slider reaches each way.
         max_batch: Most latents per request and per model call.
-        max_morph_steps: Most frames of a morph.
-        max_rank_samples: Most samples a ranking may generate.
+        max_morph_steps: Most frames of a morph (2 to :data:`MAX_MORPH_STEPS`).
+        max_rank_samples: Most samples a ranking may generate (1 to
+            :data:`MAX_RANK_SAMPLES`).
         warm_up: Run every padded batch shape once now, so no request waits for a backend
             to trace or compile a new shape.
 
@@ -340,8 +124,8 @@ class FaceEngine:
         num_directions: int = 8,
         direction_spread: float = 3.0,
         max_batch: int = 64,
-        max_morph_steps: int = 64,
-        max_rank_samples: int = 256,
+        max_morph_steps: int = MAX_MORPH_STEPS,
+        max_rank_samples: int = MAX_RANK_SAMPLES,
         warm_up: bool = True,
     ) -> None:
         if discriminator is None:
@@ -353,6 +137,14 @@ class FaceEngine:
                 f"latent_distribution must be one of {LATENT_DISTRIBUTIONS}; received "
                 f"latent_distribution={distribution!r}."
             )
+        for value, low, high, argument in (
+            (max_morph_steps, 2, MAX_MORPH_STEPS, "max_morph_steps"),
+            (max_rank_samples, 1, MAX_RANK_SAMPLES, "max_rank_samples"),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(
+                    f"{argument} must be an integer in [{low}, {high}]; received {value!r}."
+                )
         if not math.isfinite(direction_spread) or direction_spread <= 0:
             raise ValueError(
                 f"direction_spread must be a positive number; received {direction_spread!r}."
@@ -378,7 +170,7 @@ class FaceEngine:
         if directions is None and self.latent_dim <= max_sliders:
             self.mode = "latent"
             self.slider_names = [f"z{i}" for i in range(self.latent_dim)]
-            self.directions = None
+            self.directions: np.ndarray | None = None
         else:
             self.mode = "directions"
             if directions is None:
@@ -438,6 +230,7 @@ class FaceEngine:
                 f"Send one seed per code; received {len(seeds)} seeds for {len(codes)} codes."
             )
         base = np.stack([self.base_latent(seed) for seed in seeds])
+        assert self.directions is not None  # set in "directions" mode
         return (base + self.direction_spread * values @ self.directions).astype(np.float32)
 
     def base_latent(self, seed: int) -> np.ndarray:
@@ -675,11 +468,13 @@ class FaceEngine:
             values = latent.sample_latents(
                 num_samples, self.latent_dim, self.latent_distribution, seed
             )
-            codes = latent.encode_hex(np.clip(values, -1.0, 1.0))
+            encoded = latent.encode_hex(np.clip(values, -1.0, 1.0))
+            codes = encoded if isinstance(encoded, list) else [encoded]
             seeds = [int(seed)] * num_samples
         else:
-            codes = [latent.encode_hex(np.zeros(self.num_sliders))] * num_samples
-            seeds = [int(seed) + i for i in range(num_samples)]
+            codes = [str(latent.encode_hex(np.zeros(self.num_sliders)))] * num_samples
+            # Consecutive seeds, wrapping past MAX_SEED so every one is a seed the API accepts.
+            seeds = [(int(seed) + i) % (MAX_SEED + 1) for i in range(num_samples)]
         z = self.code_latents(codes, seeds)
         ranking = sampling.rank_by_discriminator(
             self.generator, self._score, latents=z, top_k=top_k, batch_size=self.max_batch
@@ -729,6 +524,7 @@ class FaceEngine:
             "max_batch": self.max_batch,
             "max_morph_steps": self.max_morph_steps,
             "max_rank_samples": self.max_rank_samples,
+            "max_seed": MAX_SEED,
             "morph_methods": [m for m in MORPH_METHODS if m != "line" or self.mode == "latent"],
             "default_morph_method": "line" if self.mode == "latent" else "slerp",
         }

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator, model_validator
 
+from keras_facegen.explorer.engine import MAX_MORPH_STEPS, MAX_RANK_SAMPLES, MAX_SEED
+
 __all__ = [
     "GenerateRequest",
     "MorphRequest",
@@ -29,7 +31,7 @@ MAX_LATENT_DIM = 4096
 MAX_LIST = 256
 
 Code = Annotated[str, Field(min_length=1, max_length=MAX_CODE_DIGITS)]
-Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 Vector = Annotated[list[FiniteFloat], Field(min_length=1, max_length=MAX_LATENT_DIM)]
 
 
@@ -92,6 +94,8 @@ class GenerateRequest(_Request):
 class RandomRequest(_Request):
     """``POST /api/random``: a random face's code, optionally moved by an offset.
 
+    Every field is optional; the body may be left out.
+
     Example:
         >>> RandomRequest(seed=3).scale
         1.0
@@ -125,7 +129,7 @@ class MorphRequest(_Request):
     start: Code = Field(alias="from")
     end: Code = Field(alias="to")
     seeds: tuple[Seed, Seed] = (0, 0)
-    steps: Annotated[int, Field(ge=2, le=256)] = 24
+    steps: Annotated[int, Field(ge=2, le=MAX_MORPH_STEPS)] = 24
     method: Literal["line", "lerp", "slerp", "hypersphere"] | None = None
     duration: Annotated[int, Field(ge=20, le=5000)] = 80
 
@@ -133,11 +137,13 @@ class MorphRequest(_Request):
 class RankRequest(_Request):
     """``POST /api/rank``: random faces ranked by the discriminator.
 
+    Every field is optional; the body may be left out.
+
     Example:
         >>> RankRequest().top_k
         8
     """
 
-    num_samples: Annotated[int, Field(ge=1, le=4096)] = 64
+    num_samples: Annotated[int, Field(ge=1, le=MAX_RANK_SAMPLES)] = 64
     top_k: Annotated[int, Field(ge=1, le=64)] = 8
     seed: Seed | None = None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
-from keras_facegen.explorer.app import create_app
+from keras_facegen.explorer.app import allow_hosts, create_app
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_MODEL", "DEFAULT_PORT", "load_explorer_app", "serve"]
 
@@ -70,6 +71,11 @@ def serve(
 ) -> None:
     """Serves an explorer app with uvicorn until interrupted.
 
+    The address bound is added to the ``Host`` header names an app from
+    :func:`~keras_facegen.explorer.create_app` accepts (see its ``allowed_hosts``); a wildcard
+    bind (``0.0.0.0``, ``::``) adds nothing: pass the names clients will use to
+    ``create_app(..., allowed_hosts=...)``.
+
     Args:
         app: An ASGI app, e.g. from :func:`~keras_facegen.explorer.create_app`.
         host: The interface to bind; ``127.0.0.1`` (this machine only) unless told otherwise.
@@ -82,4 +88,7 @@ def serve(
     """
     import uvicorn
 
+    if host not in ("", "0.0.0.0", "::") and hasattr(app, "user_middleware"):
+        with contextlib.suppress(ValueError):  # an app without the check (not create_app's)
+            allow_hosts(app, [host])
     uvicorn.run(app, host=host, port=port, log_level=log_level)

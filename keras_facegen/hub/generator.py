@@ -180,6 +180,8 @@ class HubGenerator:
         rng = np.random.default_rng(seed)
         return rng.standard_normal((int(n), self.latent_dim)).astype(np.float32)
 
+    # The arguments of keras_facegen.latent.project; here TensorFlow computes the loss and its
+    # gradient whatever the Keras backend, and latent.minimize_latents runs the same loop.
     def project(
         self,
         images: Any,
@@ -274,7 +276,7 @@ class HubGenerator:
             optimizer = keras.optimizers.Adam(
                 learning_rate, beta_1=float(beta_1), beta_2=float(beta_2), epsilon=epsilon
             )
-        latents, history = [], np.zeros(steps, np.float32)
+        chunks, history = [], np.zeros(steps, np.float32)
         for begin in range(0, len(targets), batch_size):
             chunk = targets[begin : begin + batch_size]
             chunk_latents, chunk_history = minimize_latents(
@@ -283,9 +285,9 @@ class HubGenerator:
                 steps,
                 optimizer,
             )
-            latents.append(chunk_latents)
+            chunks.append(chunk_latents)
             history += chunk_history
-        latents = np.concatenate(latents, axis=0)
+        latents = np.concatenate(chunks, axis=0)
         return ProjectionResult(latents, history) if return_history else latents
 
     # --- internals -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from keras_facegen.hub.generator import HubGenerator, _check_batch_size, _check_
 
 __all__ = ["DEFAULT_PROGAN_HANDLE", "HubModuleUnavailableError", "load_progan", "module_cache_dir"]
 
+#: The TF-Hub handle :func:`load_progan` loads by default (ProGAN, 128x128 images).
 DEFAULT_PROGAN_HANDLE = "https://tfhub.dev/google/progan-128/1"
 
 # Searched in this order when no signature is named: the TF1 hub format's, then Keras/TF2's.

@@ -18,13 +18,15 @@ from keras_facegen.losses.adversarial import (
     WassersteinLoss,
     deserialize,
     get,
+    serialize,
+)
+from keras_facegen.losses.adversarial_functions import (
     hinge_discriminator_loss,
     hinge_generator_loss,
     least_squares_discriminator_loss,
     least_squares_generator_loss,
     non_saturating_discriminator_loss,
     non_saturating_generator_loss,
-    serialize,
     two_class_softmax_discriminator_loss,
     two_class_softmax_generator_loss,
     wasserstein_discriminator_loss,

@@ -218,6 +218,7 @@ def hinge_generator_loss(fake_logits: Any) -> Any:
         >>> float(hinge_generator_loss([0.5, 1.5]))
         -1.0
     """
+    # The same formula as wasserstein_generator_loss; kept so that every family has its pair.
     return -ops.mean(realness(fake_logits))
 
 

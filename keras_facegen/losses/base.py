@@ -18,12 +18,15 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import keras
 from keras import ops
 
+#: Which network a loss term trains: ``"discriminator"`` or ``"generator"``.
 TermKind = Literal["discriminator", "generator"]
+_Loss = TypeVar("_Loss", bound="AdversarialLoss")
+_Term = TypeVar("_Term", bound="Term")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,6 +134,11 @@ class AdversarialLoss(abc.ABC):
         """Returns the constructor arguments."""
         return {}
 
+    @classmethod
+    def from_config(cls: type[_Loss], config: dict[str, Any]) -> _Loss:
+        """Rebuilds the loss from :meth:`get_config` (``cls(**config)``)."""
+        return cls(**config)
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
@@ -157,6 +165,11 @@ class Term(abc.ABC):
     def get_config(self) -> dict[str, Any]:
         """Returns the constructor arguments."""
         return {}
+
+    @classmethod
+    def from_config(cls: type[_Term], config: dict[str, Any]) -> _Term:
+        """Rebuilds the term from :meth:`get_config` (``cls(**config)``)."""
+        return cls(**config)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())

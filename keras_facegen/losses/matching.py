@@ -51,6 +51,7 @@ class FeatureMatching(Term):
     """
 
     kind = "generator"
+    feature_layer: str  # always a layer name: `layer` or DEFAULT_FEATURE_LAYER
 
     def __init__(
         self, weight: float = 0.1, layer: str | None = None, name: str = "feature_matching"
@@ -97,11 +98,6 @@ class FeatureMatching(Term):
         """Returns the constructor arguments."""
         return {"weight": self.weight, "layer": self.layer, "name": self.name}
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> FeatureMatching:
-        """Rebuilds the term from :meth:`get_config`."""
-        return cls(**config)
-
 
 @keras.saving.register_keras_serializable(package="keras_facegen")
 class MeanImageMatching(Term):
@@ -141,8 +137,3 @@ class MeanImageMatching(Term):
     def get_config(self) -> dict[str, Any]:
         """Returns the constructor arguments."""
         return {"weight": self.weight, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> MeanImageMatching:
-        """Rebuilds the term from :meth:`get_config`."""
-        return cls(**config)

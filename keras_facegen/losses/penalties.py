@@ -19,6 +19,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from keras_facegen.backend import input_gradients
 from keras_facegen.losses.base import Term, TermInputs, realness
 
 __all__ = ["Drift", "GradientPenalty", "R1Penalty"]
@@ -57,11 +58,13 @@ def _per_sample_axes(x: Any) -> list[int]:
 
 
 def _realness_gradients(inputs: TermInputs, x: Any) -> Any:
-    # `backend` sits one floor above `losses` (its GAN trainers import the losses), so it is
-    # looked up at call time rather than at import time.
-    from keras_facegen.backend import input_gradients
-
-    grads = input_gradients(lambda images: realness(inputs.discriminator(images)), x)
+    discriminator = inputs.discriminator
+    if discriminator is None:
+        raise ValueError(
+            "Input-gradient penalties need TermInputs.discriminator (GAN passes it to "
+            "discriminator terms); received discriminator=None."
+        )
+    grads = input_gradients(lambda images: realness(discriminator(images)), x)
     return ops.cast(grads, "float32")
 
 
@@ -129,11 +132,6 @@ class GradientPenalty(Term):
         """Returns the constructor arguments."""
         return {"weight": self.weight, "target": self.target, "name": self.name}
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> GradientPenalty:
-        """Rebuilds the term from :meth:`get_config`."""
-        return cls(**config)
-
 
 @keras.saving.register_keras_serializable(package="keras_facegen")
 class R1Penalty(Term):
@@ -183,11 +181,6 @@ class R1Penalty(Term):
         """Returns the constructor arguments."""
         return {"gamma": self.gamma, "name": self.name}
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> R1Penalty:
-        """Rebuilds the term from :meth:`get_config`."""
-        return cls(**config)
-
 
 @keras.saving.register_keras_serializable(package="keras_facegen")
 class Drift(Term):
@@ -227,8 +220,3 @@ class Drift(Term):
     def get_config(self) -> dict[str, Any]:
         """Returns the constructor arguments."""
         return {"epsilon": self.epsilon, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Drift:
-        """Rebuilds the term from :meth:`get_config`."""
-        return cls(**config)

@@ -15,6 +15,7 @@ from keras_facegen.models.factory import (
     progressive_gan_from_preset,
 )
 from keras_facegen.models.gan import GAN
+from keras_facegen.models.loading import load_discriminator, load_generator, resolve_model
 from keras_facegen.models.pggan import (
     fade_layers,
     pggan_discriminator,
@@ -62,4 +63,7 @@ __all__ = [
     "pretrained",
     "pretrained_dir",
     "pretrained_names",
+    "load_discriminator",
+    "load_generator",
+    "resolve_model",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 import keras
 
 from keras_facegen import losses as facegen_losses
-from keras_facegen.losses.base import AdversarialLoss, Term, TermInputs, as_term
+from keras_facegen.losses.base import AdversarialLoss, Term, TermInputs, TermKind, as_term
 
 # === Construction ===
 
@@ -24,7 +24,7 @@ def resolve_loss(loss: str | AdversarialLoss) -> AdversarialLoss:
     )
 
 
-def as_terms(terms: Any, kind: str, argument: str) -> list[Term]:
+def as_terms(terms: Any, kind: TermKind, argument: str) -> list[Term]:
     if terms is None:
         return []
     if isinstance(terms, Term) or (callable(terms) and not isinstance(terms, (list, tuple))):
@@ -79,15 +79,17 @@ def serialize_term(term: Term) -> dict[str, Any]:
 def deserialize_term(config: Mapping[str, Any]) -> Term:
     if "function" in config:
         fn = keras.saving.deserialize_keras_object(config["function"])
-        return as_term(_named(fn, config["name"]), config["kind"])
+        return as_term(_NamedFunction(fn, config["name"]), config["kind"])
     return keras.saving.deserialize_keras_object(dict(config))
 
 
-def _named(fn: Callable[[TermInputs], Any], name: str) -> Callable[[TermInputs], Any]:
-    def term(inputs: TermInputs) -> Any:
-        return fn(inputs)
+class _NamedFunction:
+    """A saved function term's function, under the log name it was saved with."""
 
-    term.name = name
-    term.feature_layer = getattr(fn, "feature_layer", None)
-    term.__wrapped__ = fn
-    return term
+    def __init__(self, fn: Callable[[TermInputs], Any], name: str) -> None:
+        self.name = name
+        self.feature_layer = getattr(fn, "feature_layer", None)
+        self.__wrapped__ = fn  # what serialize_term saves again
+
+    def __call__(self, inputs: TermInputs) -> Any:
+        return self.__wrapped__(inputs)

@@ -374,9 +374,11 @@ def direction_sweep(
         >>> isinstance(sweep.is_monotonic("yaw"), bool)
         True
     """
-    scales = np.asarray(scales, dtype=np.float32).reshape(-1)
-    if scales.size == 0 or not np.all(np.isfinite(scales)):
-        raise ValueError(f"scales must be a non-empty list of finite numbers; received {scales}.")
+    scale_values = np.asarray(scales, dtype=np.float32).reshape(-1)
+    if scale_values.size == 0 or not np.all(np.isfinite(scale_values)):
+        raise ValueError(
+            f"scales must be a non-empty list of finite numbers; received {scale_values}."
+        )
     if isinstance(step, bool) or not np.isfinite(step) or step <= 0:
         raise ValueError(f"step must be a positive number; received step={step!r}.")
     latents = np.asarray(keras.ops.convert_to_numpy(latents), dtype=np.float32)
@@ -384,7 +386,7 @@ def direction_sweep(
         raise ValueError(f"latents must be a non-empty batch (M, D); received {latents.shape}.")
 
     means, stds, kept = [], [], []
-    for scale in scales:
+    for scale in scale_values:
         moved = apply_offset(latents, direction, scale=float(scale) * float(step), clip=clip)
         images = generate_images(generator, moved, batch_size=batch_size)
         predictions = predict_attributes(classifier, images, batch_size=batch_size)
@@ -405,7 +407,7 @@ def direction_sweep(
             f"attribute_names={attribute_names!r}."
         )
     return DirectionSweep(
-        scales=scales,
+        scales=scale_values,
         mean_predictions=np.stack(means).astype(np.float32),
         std_predictions=np.stack(stds).astype(np.float32),
         attribute_names=attribute_names,

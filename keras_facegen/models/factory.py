@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import keras
@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 #: Term names used in presets' ``matching`` / ``penalties`` dicts -> the term classes.
-TERM_CLASSES: dict[str, type[losses.Term]] = {
+TERM_CLASSES: dict[str, Callable[[float], losses.Term]] = {
     "feature_matching": losses.FeatureMatching,
     "mean_image_matching": losses.MeanImageMatching,
     "gradient_penalty": losses.GradientPenalty,
@@ -43,6 +43,24 @@ def _terms(weights: Mapping[str, float], kind: str) -> list[losses.Term]:
             )
         terms.append(TERM_CLASSES[name](weight))
     return terms
+
+
+def _objective(config: Mapping[str, Any], matching: bool = True) -> dict[str, Any]:
+    """A preset's loss, terms and latent distribution, as GAN constructor arguments."""
+    return {
+        "loss": config["loss"],
+        "penalties": _terms(config.get("penalties", {}), "penalty"),
+        "matching": _terms(config.get("matching", {}), "matching") if matching else (),
+        "latent_distribution": config["latent_distribution"],
+    }
+
+
+def _compile(gan: GAN, config: Mapping[str, Any]) -> None:
+    generator_optimizer, discriminator_optimizer = player_optimizers_from_preset(config)
+    gan.compile(
+        generator_optimizer=generator_optimizer,
+        discriminator_optimizer=discriminator_optimizer,
+    )
 
 
 def optimizer_from_preset(config: Mapping[str, Any]) -> keras.optimizers.Optimizer:
@@ -166,20 +184,13 @@ def gan_from_preset(
     gan = GAN(
         generator,
         discriminator,
-        loss=config["loss"],
-        penalties=_terms(config.get("penalties", {}), "penalty"),
-        matching=_terms(config.get("matching", {}), "matching") if matching else (),
-        latent_distribution=config["latent_distribution"],
+        **_objective(config, matching),
         ema_decay=ema_decay,
         seed=seed,
         **gan_kwargs,
     )
     if compile:
-        generator_optimizer, discriminator_optimizer = player_optimizers_from_preset(config)
-        gan.compile(
-            generator_optimizer=generator_optimizer,
-            discriminator_optimizer=discriminator_optimizer,
-        )
+        _compile(gan, config)
     return gan
 
 
@@ -246,18 +257,11 @@ def progressive_gan_from_preset(
         generator,
         discriminator,
         schedule=schedule,
-        loss=config["loss"],
-        penalties=_terms(config.get("penalties", {}), "penalty"),
-        matching=_terms(config.get("matching", {}), "matching"),
-        latent_distribution=config["latent_distribution"],
+        **_objective(config),
         ema_decay=config.get("ema_decay") if ema_decay is None else ema_decay,
         seed=seed,
         **gan_kwargs,
     )
     if compile:
-        generator_optimizer, discriminator_optimizer = player_optimizers_from_preset(config)
-        gan.compile(
-            generator_optimizer=generator_optimizer,
-            discriminator_optimizer=discriminator_optimizer,
-        )
+        _compile(gan, config)
     return gan

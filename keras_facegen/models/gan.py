@@ -8,11 +8,13 @@ imported, exactly like ``keras.Model`` picks its own trainer.
 This module holds the ``GAN`` class's construction, its counters, the train and test steps and
 its serialization. ``compile`` and the two players' optimizers come from
 :mod:`~keras_facegen.models.gan_optimizer`, ``generate`` and latent sampling from
-:mod:`~keras_facegen.models.gan_generation`, and the loss-term helpers from ``_gan_terms``.
+:mod:`~keras_facegen.models.gan_generation`, the loss-term helpers from ``_gan_terms`` and
+the batch format from ``_gan_batches``.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,7 @@ from keras_facegen import losses as facegen_losses
 from keras_facegen._validation import check_int
 from keras_facegen.backend import gan_trainer
 from keras_facegen.losses.base import AdversarialLoss, Term, TermInputs
+from keras_facegen.models._gan_batches import unpack_batch
 from keras_facegen.models._gan_terms import (
     DiscriminatorViews,
     as_terms,
@@ -198,21 +201,16 @@ class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
 
         # The GAN's own progress counters (after the EMA weights: .keras files written before
         # the counters existed hold only those; see load_own_variables).
-        self._gan_iterations = self.add_weight(
-            shape=(),
-            initializer="zeros",
-            dtype=COUNTER_DTYPE,
-            trainable=False,
-            aggregation="only_first_replica",
-            name="iterations",
-        )
-        self._gan_images_seen = self.add_weight(
-            shape=(),
-            initializer="zeros",
-            dtype=COUNTER_DTYPE,
-            trainable=False,
-            aggregation="only_first_replica",
-            name="images_seen",
+        self._gan_iterations, self._gan_images_seen = (
+            self.add_weight(
+                shape=(),
+                initializer="zeros",
+                dtype=COUNTER_DTYPE,
+                trainable=False,
+                aggregation="only_first_replica",
+                name=counter,
+            )
+            for counter in ("iterations", "images_seen")
         )
 
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -280,45 +278,7 @@ class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
     # === The train step, shared by every backend ===
 
     def _unpack_batch(self, data: Any) -> tuple[Any, Any]:
-        images, latents, _ = keras.utils.unpack_x_y_sample_weight(data)
-        if isinstance(images, Mapping):
-            if "images" not in images:
-                raise ValueError(
-                    "A dict batch needs the key 'images' (and optionally 'latents'); received "
-                    f"keys {sorted(images)}."
-                )
-            images, latents = images["images"], images.get("latents", latents)
-        if latents is not None:
-            self._check_batch_latents(images, latents)
-        return images, latents
-
-    def _check_batch_latents(self, images: Any, latents: Any) -> None:
-        # Shapes and dtypes are static here on every backend (also in traced graphs), so a
-        # wrong second element (labels, most often) is refused before it reaches the generator.
-        shape = tuple(getattr(latents, "shape", np.shape(latents)))
-        dtype = keras.backend.standardize_dtype(getattr(latents, "dtype", "float32"))
-        image_shape = tuple(getattr(images, "shape", ()))
-        same_batch = (
-            not image_shape
-            or not shape
-            or shape[0] is None
-            or image_shape[0] is None
-            or int(shape[0]) == int(image_shape[0])
-        )
-        if (
-            len(shape) != 2
-            or shape[1] != self.latent_dim
-            or not dtype.startswith(("float", "bfloat"))
-            or not same_batch
-        ):
-            raise ValueError(
-                "A GAN batch is images, (images, latents) or {'images': ..., 'latents': ...}; "
-                f"latents must be floats of shape (N, {self.latent_dim}) with N the number of "
-                f"images ({image_shape[0] if image_shape else 'N'}). Received a second element "
-                f"of shape {shape} and dtype {dtype} with images of shape {image_shape}. "
-                "GAN.fit takes no labels: fit(images, labels) is not a GAN batch; pass "
-                "fit(images) (or latents of the right shape)."
-            )
+        return unpack_batch(data, self.latent_dim)
 
     def _discriminate(self, images: Any, training: bool = True) -> tuple[Any, dict[str, Any]]:
         view = self._views.features
@@ -468,7 +428,7 @@ class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
         for _ in range(self.d_steps):
             z = latents()
             d_loss, d_terms = self._minimize(
-                lambda z=z: self._discriminator_objective(real, z),
+                functools.partial(self._discriminator_objective, real, z),
                 self.discriminator.trainable_variables,
                 self._discriminator_optimizer,
             )

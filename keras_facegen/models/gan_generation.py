@@ -15,6 +15,7 @@ import numpy as np
 from keras import ops
 
 from keras_facegen._validation import check_int
+from keras_facegen.latent.distributions import sample_latents
 
 if TYPE_CHECKING:
     # The mixin is only ever a base of GAN, itself a keras.Model: type it against one.
@@ -129,11 +130,10 @@ class GANGenerationMixin(_Host):
                     "Expected a number of images >= 0 or latents (N, latent_dim); received "
                     f"n_or_latents={n_or_latents!r}."
                 )
-            rng = np.random.default_rng(seed)
-            shape = (int(n_or_latents), self.latent_dim)
-            if self.latent_distribution == "normal":
-                return rng.standard_normal(shape).astype("float32")
-            return rng.uniform(-1.0, 1.0, shape).astype("float32")
+            if n_or_latents == 0:
+                return np.zeros((0, self.latent_dim), "float32")
+            count = int(n_or_latents)
+            return sample_latents(count, self.latent_dim, self.latent_distribution, seed)
         latents = np.asarray(ops.convert_to_numpy(n_or_latents), dtype="float32")
         if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
             raise ValueError(

@@ -12,7 +12,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import keras
 
@@ -138,7 +138,7 @@ def pretrained(name: str = "face64_synthetic", discriminator: bool = True) -> Pr
 
 def load_trained(
     model: str | os.PathLike,
-    discriminator: str | os.PathLike | bool | None = None,
+    discriminator: str | os.PathLike | Literal[False] | None = None,
 ) -> PretrainedGAN:
     """Loads a generator by pretrained name or from a ``.keras`` file, with its facts.
 
@@ -167,7 +167,7 @@ def load_trained(
     if not path.is_file():
         if str(model) in pretrained_names():
             loaded = pretrained(str(model), discriminator=discriminator is None)
-            if discriminator in (None, False):
+            if discriminator is None or discriminator is False:
                 return loaded
             return dataclasses.replace(loaded, discriminator=_load_file(discriminator))
         raise FileNotFoundError(

@@ -341,6 +341,12 @@ def test_prepare_and_stream_a_folder_bigger_than_the_memory_limit(tmp_path):
     assert growth["memory"] > 0.9 * decoded_bytes, (growth, decoded_bytes)
 
 
+def test_prepare_cache_warns_at_the_callers_line(folder, tmp_path):
+    with pytest.warns(UserWarning, match="Skipped 2 unreadable") as record:
+        prepare_cache(folder, tmp_path / "c", 4)
+    assert [w.filename for w in record] == [__file__]
+
+
 def test_cli_prepare_then_train_from_the_cache(folder, tmp_path, capsys):
     from keras_facegen import cli
 

@@ -86,6 +86,7 @@ def test_load_images_counts_shapes_and_one_warning(folder):
     assert issubclass(caught[0].category, UserWarning)
     assert "Skipped 2 unreadable image file(s) of 11" in message
     assert "10_text.png" in message and "a/09_truncated.jpg" in message
+    assert caught[0].filename == __file__  # the warning points at the caller's line
 
 
 def test_colour_modes_and_formats(folder):

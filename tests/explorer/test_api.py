@@ -48,6 +48,7 @@ def test_info(client):
     assert info["code_length"] == 32
     assert info["has_discriminator"] is True
     assert info["default_morph_method"] == "line"
+    assert info["max_seed"] == 2**32 - 1
 
 
 def test_generate_code_is_the_decoded_latent(client, models):
@@ -145,6 +146,9 @@ def test_page_and_static_files(client):
     for name, kind in (("app.js", "javascript"), ("style.css", "css")):
         response = client.get(f"/static/{name}")
         assert response.status_code == 200 and kind in response.headers["content-type"]
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert Image.open(io.BytesIO(icon.content)).format == "ICO"
 
 
 BAD_BODIES = [
@@ -154,6 +158,7 @@ BAD_BODIES = [
     ({"code": ""}, 422, "at least 1 character"),
     ({"z": [0.0] * 15}, 422, "latent size 15"),
     ({"z": [1.5] + [0.0] * 15}, 422, "must lie in [-1, 1]"),
+    ({"z": [0.0] * 15 + [-1.5]}, 422, "received max |z| = 1.5"),
     ({"z": ["a"] * 16}, 422, "latents must hold numbers"),
     ({"z": [True] * 16}, 422, "latents must hold numbers"),
     ({"codes": [CENTER] * 65}, 422, "at most 64 per request"),
@@ -230,9 +235,9 @@ def test_malformed_json_wrong_type_and_oversized_body(client):
         ),
         (
             "/api/morph",
-            {"from": CENTER, "to": "90" * 16, "steps": 100},
+            {"from": CENTER, "to": "90" * 16, "steps": 65},
             422,
-            "steps must be in [2, 64]",
+            "steps: Input should be less than or equal to 64",
         ),
         (
             "/api/morph",
@@ -242,7 +247,7 @@ def test_malformed_json_wrong_type_and_oversized_body(client):
         ),
         ("/api/morph", {"from": "12", "to": CENTER}, 422, "has 2 digits; expected 32"),
         ("/api/rank", {"num_samples": 4, "top_k": 8}, 422, "top_k <= num_samples"),
-        ("/api/rank", {"num_samples": 1000}, 422, "num_samples <= 256"),
+        ("/api/rank", {"num_samples": 257}, 422, "less than or equal to 256"),
     ],
 )
 def test_other_endpoints_bad_input(client, path, body, status, message):
@@ -349,3 +354,34 @@ def test_named_directions(make_generator):
         ValueError, match=r"directions\['bad'\] must be a finite vector of shape \(16,\)"
     ):
         create_app(make_generator(), directions={"bad": np.ones(3)})
+
+
+def test_limits_in_the_schema_are_the_ones_info_serves(client):
+    info = client.get("/api/info").json()
+    schemas = client.get("/api/openapi.json").json()["components"]["schemas"]
+    assert schemas["MorphRequest"]["properties"]["steps"]["maximum"] == info["max_morph_steps"]
+    assert (
+        schemas["RankRequest"]["properties"]["num_samples"]["maximum"] == (info["max_rank_samples"])
+    )
+    body = {"from": "00" * 16, "to": "ff" * 16, "steps": info["max_morph_steps"], "method": "lerp"}
+    gif = client.post("/api/morph", json=body)
+    assert gif.status_code == 200
+    assert Image.open(io.BytesIO(gif.content)).n_frames == info["max_morph_steps"]
+    body["steps"] += 1
+    too_many = client.post("/api/morph", json=body)
+    assert too_many.status_code == 422
+    assert str(info["max_morph_steps"]) in too_many.json()["detail"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"content-type": "application/json"}])
+def test_empty_bodies_where_every_field_is_optional(client, headers):
+    drawn = client.post("/api/random", headers=headers)
+    assert drawn.status_code == 200, drawn.text
+    assert sorted(drawn.json()) == ["code", "seed"] and len(drawn.json()["code"]) == 32
+    again = client.post("/api/random", json={"seed": drawn.json()["seed"]}).json()
+    assert again == drawn.json()
+    ranked = client.post("/api/rank", headers=headers)
+    assert ranked.status_code == 200, ranked.text
+    assert len(ranked.json()["best"]) == 8  # RankRequest's default top_k
+    # A body that is required stays required.
+    assert client.post("/api/offset", headers=headers).status_code == 422

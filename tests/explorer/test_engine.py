@@ -106,3 +106,63 @@ def test_engine_needs_a_latent_size_and_valid_options():
         FaceEngine(generator, latent_distribution="cauchy")
     with pytest.raises(ValueError, match="max_batch must be a positive integer"):
         FaceEngine(generator, max_batch=0)
+
+
+def test_worker_survives_a_cancelled_request():
+    import asyncio
+
+    generator = GatedGenerator()
+    batched = BatchedGenerator(generator, max_batch=8)
+    first = batched.submit(np.full((1, 4), 1, np.float32))
+    assert generator.entered.wait(10)  # the worker is busy with the first call
+
+    async def cancel_a_waiting_call():
+        task = asyncio.ensure_future(batched.generate_async(np.full((1, 4), 2, np.float32)))
+        for _ in range(1000):
+            if batched._queue.qsize() == 1:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(asyncio.wait_for(cancel_a_waiting_call(), 10))
+    generator.release.set()
+    np.testing.assert_array_equal(first[0].result(timeout=10), 1)
+    # The cancelled call must not have taken the worker down with it.
+    later = batched.submit(np.full((1, 4), 3, np.float32))
+    np.testing.assert_array_equal(later[0].result(timeout=10), 3)
+    batched.close()
+    # The cancelled latents never reached the model.
+    assert [float(b[0, 0]) for b in generator.batches] == [1.0, 3.0]
+
+
+class PoisonedGenerator(GatedGenerator):
+    """Like GatedGenerator, but a batch holding a latent with z[1] == 7 raises."""
+
+    def __call__(self, z):
+        images = super().__call__(z)
+        if np.any(np.asarray(z)[:, 1] == 7):
+            raise RuntimeError("poisoned latent")
+        return images
+
+
+def test_one_failing_request_does_not_fail_those_batched_with_it():
+    generator = PoisonedGenerator()
+    batched = BatchedGenerator(generator, max_batch=8)
+    first = batched.submit(np.full((1, 4), 1, np.float32))
+    assert generator.entered.wait(10)
+    poison = np.zeros((2, 4), np.float32)
+    poison[:, 1] = 7
+    good = batched.submit(np.full((2, 4), 5, np.float32))[0]
+    bad = batched.submit(poison)[0]
+    other = batched.submit(np.full((1, 4), 6, np.float32))[0]
+    generator.release.set()
+    np.testing.assert_array_equal(first[0].result(timeout=10), 1)
+    with pytest.raises(RuntimeError, match="poisoned latent"):
+        bad.result(timeout=10)
+    np.testing.assert_array_equal(good.result(timeout=10), 5)
+    np.testing.assert_array_equal(other.result(timeout=10), 6)
+    # The merged call failed once; each request then ran alone.
+    assert [len(b) for b in generator.batches] == [1, 8, 2, 2, 1]
+    batched.close()

@@ -261,3 +261,109 @@ def test_direction_sliders_and_seed_for_a_large_latent(page, make_generator, run
         page.wait_for_function("document.getElementById('face').dataset.seed === '13'")
         assert page.evaluate("window.location.hash") == f"#code={code}&seed=13"
         assert shown_png(page) == api_png(http, code, seed=13)
+
+
+@pytest.mark.parametrize(
+    ("fragment", "reason"),
+    [
+        ("#code=XYZ", "Only hex digits"),
+        ("#5b60", "Expected 32 hex digits; this has 4"),
+        ("#code=" + "80" * 15, "Expected 32 hex digits; this has 30"),
+    ],
+)
+def test_an_invalid_permalink_says_so(page, server, fragment, reason):
+    open_page(page, server, fragment)
+    error = page.locator("#link-error")
+    assert error.is_visible()
+    assert "This link does not name a face" in error.text_content()
+    assert reason in error.text_content()
+    # The centre face is shown and the link is left as it was, not silently replaced.
+    wait_for_face(page, CENTER)
+    assert page.evaluate("window.location.hash") == fragment
+
+
+def test_a_later_invalid_permalink_keeps_the_face(page, server):
+    code = "34" * 16
+    open_page(page, server, f"#code={code}")
+    wait_for_face(page, code)
+    assert not page.locator("#link-error").is_visible()
+    page.evaluate("() => { window.location.hash = 'code=nothex'; }")
+    page.wait_for_selector("#link-error", state="visible", timeout=5_000)
+    assert "The face shown is unchanged" in page.text_content("#link-error")
+    assert page.get_attribute("#face", "data-code") == code
+    assert page.input_value("#code") == code
+    page.evaluate("c => { window.location.hash = 'code=' + c; }", CENTER)
+    wait_for_face(page, CENTER)
+    assert not page.locator("#link-error").is_visible()
+
+
+def test_morph_frames_follow_the_apis_limit(page, server, api):
+    most = api.get("/api/info").json()["max_morph_steps"]
+    schema = api.get("/api/openapi.json").json()["components"]["schemas"]["MorphRequest"]
+    assert schema["properties"]["steps"]["maximum"] == most
+    open_page(page, server, f"#code={CENTER}")
+    assert page.get_attribute("#morph-steps", "max") == str(most)
+    sent = []
+    page.on("request", lambda request: sent.append(request.url))
+    page.fill("#morph-steps", str(most + 1))
+    page.click("#morph-play")
+    assert page.text_content("#morph-status") == f"Frames must be a whole number from 2 to {most}."
+    assert not any(url.endswith("/api/morph") for url in sent)
+    assert page.text_content("#rank") == "Rank 64 random faces"
+
+
+def test_marked_codes_are_shown_whole(page, server):
+    codes = ["0123456789abcdef" * 2, "fedcba9876543210" * 2]
+    open_page(page, server, f"#code={codes[0]}")
+    wait_for_face(page, codes[0])
+    page.click("#mark-good")
+    page.fill("#code", codes[1])
+    wait_for_face(page, codes[1])
+    page.click("#mark-bad")
+    for selector, code in (("#good-list .code", codes[0]), ("#bad-list .code", codes[1])):
+        button = page.locator(selector)
+        assert button.text_content() == code
+        # Nothing of the code is clipped: the button's content fits inside it.
+        clipped = button.evaluate(
+            "b => b.scrollWidth > b.clientWidth || b.scrollHeight > b.clientHeight"
+        )
+        assert not clipped, selector
+        panel = page.locator("#marks-panel").bounding_box()
+        box = button.bounding_box()
+        assert box["x"] + box["width"] <= panel["x"] + panel["width"]
+
+
+def test_no_blank_area_under_the_sliders_on_a_desktop(browser, server, tmp_path):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        open_page(page, server, f"#code={CENTER}")
+        wait_for_face(page, CENTER)
+        page.screenshot(path=str(tmp_path / "desktop.png"), full_page=True)
+        sliders = page.locator("#sliders-panel").bounding_box()
+        morph = page.locator("#morph-panel").bounding_box()
+        face = page.locator("#face-panel").bounding_box()
+        assert sliders["x"] > face["x"] + face["width"]  # two columns on a desktop
+        # The morph panel follows the sliders in the same column, one gap (0.75rem) below.
+        assert abs(morph["x"] - sliders["x"]) < 1
+        gap = morph["y"] - (sliders["y"] + sliders["height"])
+        assert 0 <= gap <= 16, gap
+    finally:
+        context.close()
+
+
+def test_the_page_loads_without_a_failed_request(page, server):
+    failed = []
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    open_page(page, server, f"#code={CENTER}")
+    wait_for_face(page, CENTER)
+    icon = page.evaluate(
+        """async () => {
+            const response = await fetch(document.querySelector('link[rel=icon]').href);
+            return [response.status, response.headers.get('content-type'),
+                    new URL(response.url).pathname];
+        }"""
+    )
+    assert icon == [200, "image/x-icon", "/favicon.ico"]
+    assert failed == []

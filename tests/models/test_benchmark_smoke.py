@@ -1,8 +1,12 @@
 """Smoke test of benchmarks/train_throughput.py (tiny settings, active backend, in-process)."""
 
 import importlib.util
+import sys
 
 from helpers import REPO_ROOT, backend
+
+# The throughput benchmarks import benchmarks/_common.py, as they do when run as scripts.
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
 
 def _module():

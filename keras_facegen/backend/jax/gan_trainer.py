@@ -16,8 +16,10 @@ from typing import Any
 import jax
 import keras
 
+from keras_facegen.backend._trainer import GANTrainerBase
 
-class GANTrainer:
+
+class GANTrainer(GANTrainerBase):
     """Mixin giving ``GAN`` its JAX ``train_step``; the algorithm itself lives in ``GAN``."""
 
     def _state_variables(self) -> tuple[list[Any], ...]:

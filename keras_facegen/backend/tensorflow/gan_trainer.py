@@ -15,10 +15,11 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from keras_facegen.backend._trainer import StatefulGANTrainer
 from keras_facegen.backend.tensorflow import distributed
 
 
-class GANTrainer:
+class GANTrainer(StatefulGANTrainer):
     """Mixin giving ``GAN`` its TensorFlow ``train_step``; the algorithm lives in ``GAN``."""
 
     def train_step(self, data: Any) -> dict[str, Any]:
@@ -30,7 +31,7 @@ class GANTrainer:
         Returns:
             The logs: ``d_loss``, ``g_loss`` and one entry per term.
         """
-        logs = self._gan_train_step(data)
+        logs = super().train_step(data)
         if distributed.in_multi_worker_mode():
             # Keras reduces a multi-worker step's outputs with ``strategy.reduce(MEAN, axis=0)``,
             # which needs an axis: each replica's value becomes a 1-vector, the mean a scalar.
@@ -49,17 +50,6 @@ class GANTrainer:
             The ``History``.
         """
         return super().fit(distributed.prepare_data(x), *args, **kwargs)  # type: ignore[misc]
-
-    def test_step(self, data: Any) -> dict[str, Any]:
-        """Evaluates the losses and terms on one batch without updating anything.
-
-        Args:
-            data: One batch (see ``GAN.fit``).
-
-        Returns:
-            The logs: ``d_loss``, ``g_loss`` and one entry per term.
-        """
-        return self._gan_test_step(data)
 
     def _detached(self, tree: Any) -> Any:
         """``tree`` cut from any gradient computation."""

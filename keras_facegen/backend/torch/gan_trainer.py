@@ -18,31 +18,11 @@ from typing import Any
 import keras
 import torch
 
+from keras_facegen.backend._trainer import StatefulGANTrainer
 
-class GANTrainer:
+
+class GANTrainer(StatefulGANTrainer):
     """Mixin giving ``GAN`` its PyTorch ``train_step``; the algorithm lives in ``GAN``."""
-
-    def train_step(self, data: Any) -> dict[str, Any]:
-        """Runs one GAN train step (D steps, G step, EMA) on one batch.
-
-        Args:
-            data: One batch (see ``GAN.fit``).
-
-        Returns:
-            The logs: ``d_loss``, ``g_loss`` and one entry per term.
-        """
-        return self._gan_train_step(data)
-
-    def test_step(self, data: Any) -> dict[str, Any]:
-        """Evaluates the losses and terms on one batch without updating anything.
-
-        Args:
-            data: One batch (see ``GAN.fit``).
-
-        Returns:
-            The logs: ``d_loss``, ``g_loss`` and one entry per term.
-        """
-        return self._gan_test_step(data)
 
     def _detached(self, tree: Any) -> Any:
         """``tree`` cut from any gradient computation."""

@@ -55,14 +55,37 @@ function parseCode(text) {
 }
 
 // "#code=<hex>&seed=<n>" (seed only for "directions" models); a bare "#<hex>" works too.
+// Returns null without a fragment, { error } for one that names no valid face.
 function readFragment() {
-  const text = window.location.hash.replace(/^#/, "");
+  let text = window.location.hash.replace(/^#/, "");
   if (!text) return null;
+  try {
+    text = decodeURIComponent(text);
+  } catch (error) {
+    return { error: "The link is not a valid URL fragment." };
+  }
   const params = new URLSearchParams(text.includes("=") ? text : `code=${text}`);
   const parsed = parseCode(params.get("code") || "");
-  if (parsed.error) return null;
-  const seed = Number.parseInt(params.get("seed") || "0", 10);
-  return { bytes: parsed.bytes, seed: Number.isFinite(seed) && seed >= 0 ? seed : 0 };
+  if (parsed.error) return { error: parsed.error };
+  const seedText = params.get("seed");
+  if (seedText === null || !directions()) return { bytes: parsed.bytes, seed: 0 };
+  if (!/^[0-9]+$/.test(seedText) || Number(seedText) > state.info.max_seed) {
+    return { error: `The seed must be a whole number from 0 to ${state.info.max_seed}.` };
+  }
+  return { bytes: parsed.bytes, seed: Number(seedText) };
+}
+
+// An invalid permalink is said so, on the page: the face is not silently replaced.
+function showLinkError(error, keeping) {
+  const box = $("link-error");
+  box.textContent =
+    `This link does not name a face (${window.location.hash}): ${error} ${keeping}`;
+  box.hidden = false;
+}
+
+function clearLinkError() {
+  $("link-error").hidden = true;
+  $("link-error").textContent = "";
 }
 
 function fragment() {
@@ -90,7 +113,10 @@ function setFace(bytes, seed, source) {
   }
   if (directions() && source !== "seed") $("seed").value = String(state.seed);
   const link = fragment();
-  if (window.location.hash !== link) history.replaceState(null, "", link);
+  if (source !== "hash-error") {
+    clearLinkError();
+    if (window.location.hash !== link) history.replaceState(null, "", link);
+  }
   $("permalink").href = link;
   scheduleRender();
 }
@@ -230,10 +256,16 @@ async function playMorph() {
     $("morph-status").textContent = `Give two valid codes: ${from.error || to.error}`;
     return;
   }
+  const steps = Number($("morph-steps").value);
+  const most = state.info.max_morph_steps;
+  if (!Number.isInteger(steps) || steps < 2 || steps > most) {
+    $("morph-status").textContent = `Frames must be a whole number from 2 to ${most}.`;
+    return;
+  }
   const body = {
     from: hex(from.bytes),
     to: hex(to.bytes),
-    steps: Number($("morph-steps").value),
+    steps,
     method: $("morph-method").value,
   };
   if (directions()) body.seeds = state.morphSeeds;
@@ -258,10 +290,17 @@ async function playMorph() {
 
 const formatScore = (p) => (p >= 0.001 ? p.toFixed(3) : p.toExponential(1));
 
+// The ranking's size, within the limit /api/info serves.
+const rankSize = () => {
+  const samples = Math.min(64, state.info.max_rank_samples);
+  return { num_samples: samples, top_k: Math.min(8, samples) };
+};
+
 async function rankFaces() {
-  $("gallery-status").textContent = "Generating and ranking 64 faces…";
+  const size = rankSize();
+  $("gallery-status").textContent = `Generating and ranking ${size.num_samples} faces…`;
   try {
-    const ranking = await (await api("/api/rank", { num_samples: 64, top_k: 8 })).json();
+    const ranking = await (await api("/api/rank", size)).json();
     const gallery = $("gallery");
     gallery.replaceChildren();
     ranking.best.forEach((face) => {
@@ -280,7 +319,8 @@ async function rankFaces() {
       gallery.append(item);
     });
     $("gallery-status").textContent =
-      "The 8 faces the discriminator finds most real (probability under each); click one to load it.";
+      `The ${ranking.best.length} of ${size.num_samples} faces the discriminator finds most ` +
+      "real (probability under each); click one to load it.";
   } catch (error) {
     $("gallery-status").textContent = `Could not rank faces: ${error.message}`;
   }
@@ -303,7 +343,9 @@ function wire() {
   });
   $("seed").addEventListener("input", () => {
     const seed = Number.parseInt($("seed").value, 10);
-    if (Number.isInteger(seed) && seed >= 0 && seed <= 4294967295) setFace(state.bytes, seed, "seed");
+    if (Number.isInteger(seed) && seed >= 0 && seed <= state.info.max_seed) {
+      setFace(state.bytes, seed, "seed");
+    }
   });
   $("morph-from-current").addEventListener("click", () => {
     $("morph-from").value = hex(state.bytes);
@@ -317,6 +359,11 @@ function wire() {
   $("rank").addEventListener("click", rankFaces);
   window.addEventListener("hashchange", () => {
     const face = readFragment();
+    if (face && face.error) {
+      showLinkError(face.error, "The face shown is unchanged.");
+      return;
+    }
+    clearLinkError();
     if (face && (hex(face.bytes) !== hex(state.bytes) || face.seed !== state.seed)) {
       setFace(face.bytes, face.seed, "hash");
     }
@@ -353,9 +400,15 @@ async function start() {
   info.morph_methods.forEach((method) => select.append(new Option(method, method)));
   select.value = info.default_morph_method;
   $("morph-steps").max = String(info.max_morph_steps);
+  $("seed").max = String(info.max_seed);
+  $("rank").textContent = `Rank ${rankSize().num_samples} random faces`;
   $("gallery-panel").hidden = !info.has_discriminator;
   const face = readFragment();
-  if (face) {
+  if (face && face.error) {
+    // Say so, and start from the centre of the latent space without rewriting the link.
+    showLinkError(face.error, "Showing the centre face instead; the link is left as it is.");
+    setFace(new Array(info.sliders.length).fill(128), 0, "hash-error");
+  } else if (face) {
     setFace(face.bytes, face.seed, "hash");
   } else {
     await randomFace();

@@ -12,6 +12,8 @@ from PIL import Image
 
 import keras_facegen
 from keras_facegen import cli, latent
+from keras_facegen.cli import _quiet
+from keras_facegen.cli.morph import latent_from
 
 TRAIN = ["train", "--preset", "face64_small", "--resolution", "32", "--num-images", "64"]
 TRAIN += ["--batch-size", "8", "--checkpoint-every", "2", "--seed", "3", "--quiet"]
@@ -199,15 +201,15 @@ def test_all_digit_code_is_a_code_and_seeds_are_explicit():
     # The origin's code is all digits: it must be decoded, not read as seed 8080...
     origin = "80" * 16
     np.testing.assert_array_equal(
-        cli.latent_from(origin, 16, "uniform", "--from"), latent.decode_hex(origin)
+        latent_from(origin, 16, "uniform", "--from"), latent.decode_hex(origin)
     )
     seven = latent.sample_latents(1, 16, "uniform", seed=7)[0]
-    np.testing.assert_array_equal(cli.latent_from("seed:7", 16, "uniform", "--to"), seven)
+    np.testing.assert_array_equal(latent_from("seed:7", 16, "uniform", "--to"), seven)
     # A bare integer of another length stays a seed (backward compatible).
-    np.testing.assert_array_equal(cli.latent_from("7", 16, "uniform", "--to"), seven)
+    np.testing.assert_array_equal(latent_from("7", 16, "uniform", "--to"), seven)
     for bad in ("-1", "seed:-1", "seed:x", "80zz"):
         with pytest.raises(ValueError, match="--from="):
-            cli.latent_from(bad, 16, "uniform", "--from")
+            latent_from(bad, 16, "uniform", "--from")
 
 
 def test_help_documents_seeds_and_defaults(capsys):
@@ -474,15 +476,15 @@ def test_train_from_an_empty_folder_is_a_clear_error(capsys, tmp_path):
 def test_openmp_threads_sleep_when_idle_on_torch(monkeypatch):
     import keras
 
-    assert cli.selected_backend() == keras.backend.backend()
+    assert _quiet.selected_backend() == keras.backend.backend()
     monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
     monkeypatch.delitem(sys.modules, "torch", raising=False)  # as before PyTorch is loaded
-    monkeypatch.setattr(cli, "selected_backend", lambda: "jax")
-    cli._thread_environment()
+    monkeypatch.setattr(_quiet, "selected_backend", lambda: "jax")
+    _quiet.thread_environment()
     assert "OMP_WAIT_POLICY" not in os.environ
-    monkeypatch.setattr(cli, "selected_backend", lambda: "torch")
-    cli._thread_environment()
+    monkeypatch.setattr(_quiet, "selected_backend", lambda: "torch")
+    _quiet.thread_environment()
     assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's choice wins
-    cli._thread_environment()
+    _quiet.thread_environment()
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"

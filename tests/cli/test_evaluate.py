@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from gan_fixtures import tiny_generator
 
-from keras_facegen import cli, latent, metrics
+from keras_facegen import cli, latent, metrics, models
 from keras_facegen.data import synthetic_faces
 
 
@@ -31,7 +31,7 @@ def test_prints_the_library_figures(generator_path, capsys):
     assert code == 0
     rows = _table(capsys.readouterr().out)
     real, _ = synthetic_faces(8, resolution=16, seed=1000)
-    generator = cli.load_generator(generator_path)
+    generator = models.load_generator(generator_path)
     fake = latent.generate_images(generator, latent.sample_latents(8, 4, "normal", seed=0))
     swd = metrics.sliced_wasserstein_distance(real, fake, num_projections=16, seed=0)
     assert rows["SWD 16x16 (x1e3)"] == pytest.approx(swd.per_level[16], abs=1e-3)
@@ -81,7 +81,7 @@ def test_folder_data(generator_path, tmp_path, capsys):
     [
         (["--metrics", "swd,is"], "unknown ['is']"),
         (["--metrics", "fid"], "needs --fid-weights"),
-        (["--num", "1"], "real must hold at least 2 image"),
+        (["--num", "1"], "--num 1: expected at least 2 faces"),
     ],
 )
 def test_errors_are_one_line(generator_path, capsys, extra, message):
@@ -89,3 +89,32 @@ def test_errors_are_one_line(generator_path, capsys, extra, message):
     err = capsys.readouterr().err
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_floor_is_real_faces_against_a_disjoint_real_set(generator_path, capsys, tmp_path):
+    argv = ["evaluate", "--model", str(generator_path), "--num", "8", "--projections", "16"]
+    assert cli.main([*argv, "--metrics", "swd", "--floor"]) == 0
+    rows = _table(capsys.readouterr().out)
+    real, _ = synthetic_faces(8, resolution=16, seed=1000)
+    other, _ = synthetic_faces(8, resolution=16, seed=1001)
+    assert not np.isin(real.reshape(8, -1).sum(1), other.reshape(8, -1).sum(1)).any()
+    floor = metrics.sliced_wasserstein_distance(real, other, num_projections=16, seed=0)
+    assert rows["SWD mean, real vs real (x1e3)"] == pytest.approx(floor.mean, abs=1e-3)
+    assert rows["SWD mean, real vs real (x1e3)"] > 0  # small samples: the floor is not 0
+
+    # A folder: the first --num images against the next --num.
+    from PIL import Image
+
+    pictures = np.random.default_rng(1).integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
+    for i, picture in enumerate(pictures):
+        Image.fromarray(picture).save(tmp_path / f"{i}.png")
+    folder = ["--data", str(tmp_path), "--metrics", "swd", "--floor"]
+    argv = ["evaluate", "--model", str(generator_path), "--projections", "16", *folder]
+    assert cli.main([*argv, "--num", "3"]) == 0
+    rows = _table(capsys.readouterr().out)
+    faces = pictures.astype("float32") / 127.5 - 1.0
+    floor = metrics.sliced_wasserstein_distance(faces[:3], faces[3:], num_projections=16, seed=0)
+    assert rows["SWD mean, real vs real (x1e3)"] == pytest.approx(floor.mean, abs=1e-3)
+    assert cli.main([*argv, "--num", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "holds 6 images; --num 4 with --floor" in err and "at least 8" in err

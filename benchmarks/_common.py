@@ -1,0 +1,164 @@
+"""Pieces shared by the throughput benchmarks (``train_throughput.py``, ``pggan_throughput.py``).
+
+* :func:`reference_gan_base`: the plumbing of a keras-io style GAN driven by ``fit`` (two
+  optimizers, two loss trackers, the per-backend ``train_step`` dispatch, and the JAX state
+  threading); each benchmark writes only its reference train step on top of it.
+* :func:`run_worker`: runs a benchmark's worker in a fresh process for one backend and reads the
+  JSON line it prints last.
+
+Keras is imported inside the functions, so a parent process can start workers on other backends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+
+class OptimizerPair:
+    """Both reference optimizers as the one ``model.optimizer`` Keras' JAX ``fit`` threads.
+
+    Keras' JAX ``fit`` passes ``model.optimizer.variables`` through ``train_step(state, data)``
+    and back; a GAN with two optimizers has to expose both optimizers' variables that way. This
+    is the least plumbing any JAX GAN driven by ``fit`` needs.
+    """
+
+    def __init__(self, g_optimizer, d_optimizer):
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.built = True
+
+    def build(self, var_list):
+        pass
+
+    @property
+    def variables(self):
+        return list(self.g_optimizer.variables) + list(self.d_optimizer.variables)
+
+
+def reference_gan_base(generator, discriminator, make_optimizer):
+    """The base class of a benchmark's reference GAN (a ``keras.Model`` run by ``fit``).
+
+    A subclass writes ``_step_tf(real)`` and ``_step_torch(real)``, each returning
+    ``(d_loss, g_loss)`` after one discriminator and one generator step, and
+    ``_step_jax(state, real)`` returning ``(logs, state)``: it reads its values with
+    :meth:`_jax_values` and hands the new ones to :meth:`_jax_result`.
+
+    Args:
+        generator: The generator network.
+        discriminator: The discriminator network.
+        make_optimizer: Returns a new optimizer (called once per player).
+
+    Returns:
+        The class (Keras is imported here, in the process that runs it).
+    """
+    import keras
+
+    class ReferenceGANBase(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.generator, self.discriminator = generator, discriminator
+            self.seed_generator = keras.random.SeedGenerator(0)
+            self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+            self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+            self.built = True
+
+        @property
+        def metrics(self):
+            return [self.d_loss_tracker, self.g_loss_tracker]
+
+        def compile(self):
+            super().compile()
+            self.d_optimizer, self.g_optimizer = make_optimizer(), make_optimizer()
+            self.d_optimizer.build(discriminator.trainable_variables)
+            self.g_optimizer.build(generator.trainable_variables)
+            if keras.backend.backend() == "jax":
+                self.optimizer = OptimizerPair(self.g_optimizer, self.d_optimizer)
+
+        def train_step(self, *args):
+            backend = keras.backend.backend()
+            if backend == "jax":
+                state, data = args
+                return self._step_jax(state, keras.utils.unpack_x_y_sample_weight(data)[0])
+            real = keras.utils.unpack_x_y_sample_weight(args[0])[0]
+            step = self._step_tf if backend == "tensorflow" else self._step_torch
+            d_loss, g_loss = step(real)
+            self.d_loss_tracker.update_state(d_loss)
+            self.g_loss_tracker.update_state(g_loss)
+            return {m.name: m.result() for m in self.metrics}
+
+        def _jax_values(self, state):
+            """Each player's variable values, the seed and the optimizers' values in ``state``."""
+            trainable, non_trainable, optimizer_values, metric_values = state
+
+            def pick(values, variables, wanted):
+                position = {id(v): i for i, v in enumerate(variables)}
+                return [values[position[id(v)]] for v in wanted]
+
+            nt_vars = self.non_trainable_variables
+            ngo = len(self.g_optimizer.variables)
+            return {
+                "g_tv": pick(trainable, self.trainable_variables, generator.trainable_variables),
+                "d_tv": pick(
+                    trainable, self.trainable_variables, discriminator.trainable_variables
+                ),
+                "g_ntv": pick(non_trainable, nt_vars, generator.non_trainable_variables),
+                "d_ntv": pick(non_trainable, nt_vars, discriminator.non_trainable_variables),
+                "seed": pick(non_trainable, nt_vars, [self.seed_generator.state])[0],
+                "g_ov": optimizer_values[:ngo],
+                "d_ov": optimizer_values[ngo:],
+                "metric_values": metric_values,
+            }
+
+        def _jax_result(self, values, d_loss, g_loss):
+            """``(logs, state)`` from the step's new values (the keys of :meth:`_jax_values`)."""
+            mapping = list(zip(self.metrics_variables, values["metric_values"]))
+            with keras.StatelessScope(state_mapping=mapping) as scope:
+                self.d_loss_tracker.update_state(d_loss)
+                self.g_loss_tracker.update_state(g_loss)
+                logs = {m.name: m.result() for m in self.metrics}
+            metric_values = [scope.get_current_value(v) for v in self.metrics_variables]
+            new_values = dict(zip(map(id, generator.trainable_variables), values["g_tv"]))
+            new_values.update(zip(map(id, discriminator.trainable_variables), values["d_tv"]))
+            new_values.update(zip(map(id, generator.non_trainable_variables), values["g_ntv"]))
+            new_values.update(zip(map(id, discriminator.non_trainable_variables), values["d_ntv"]))
+            new_values[id(self.seed_generator.state)] = values["seed"]
+            state = (
+                [new_values[id(v)] for v in self.trainable_variables],
+                [new_values[id(v)] for v in self.non_trainable_variables],
+                [*values["g_ov"], *values["d_ov"]],
+                metric_values,
+            )
+            return logs, state
+
+    return ReferenceGANBase
+
+
+def run_worker(script, arguments, backend, env=None):
+    """Runs ``python script *arguments`` with ``KERAS_BACKEND=backend``; returns its last line.
+
+    Args:
+        script: The benchmark file.
+        arguments: Its command-line arguments (selecting the worker).
+        backend: The Keras backend of the worker process.
+        env: More environment variables (the caller's environment is kept).
+
+    Returns:
+        The JSON value the worker printed on its last line of output.
+
+    Raises:
+        RuntimeError: If the worker fails (with the end of its error output).
+    """
+    environment = dict(os.environ, KERAS_BACKEND=backend, **(env or {}))
+    environment.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(script), *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode:
+        raise RuntimeError(f"{arguments} on {backend} failed:\n{out.stderr[-4000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
