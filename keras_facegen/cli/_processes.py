@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -176,8 +177,8 @@ def launch_local(args: argparse.Namespace) -> None:
             failed = [i for i, code in enumerate(codes) if code not in (None, 0)]
             if failed:
                 index = failed[0]
-                log = workers[index][1]
-                detail = _last_line(log) if log else "see its output above"
+                failed_log = workers[index][1]
+                detail = _last_line(failed_log) if failed_log else "see its output above"
                 raise CommandError(
                     f"--local-processes: worker {index} of {count} failed "
                     f"(exit {codes[index]}): {detail}"
@@ -195,3 +196,4 @@ def launch_local(args: argparse.Namespace) -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        shutil.rmtree(logs, ignore_errors=True)
