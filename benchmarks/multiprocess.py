@@ -77,7 +77,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny GAN, 3 steps (smoke test)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.preset, args.resolution, args.batch_size, args.steps = "tiny", 8, 8, 3
+        args.preset, args.resolution, args.batch_size, args.steps = "tiny", 16, 8, 3
     return args
 
 
