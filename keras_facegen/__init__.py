@@ -16,6 +16,7 @@ _SUBMODULES = (
     "backend",
     "callbacks",
     "data",
+    "distributed",
     "explorer",
     "hub",
     "latent",

@@ -29,6 +29,7 @@ import keras
 import numpy as np
 from PIL import Image
 
+from keras_facegen import distributed
 from keras_facegen._images import image_grid
 from keras_facegen._validation import check_int
 from keras_facegen.latent.distributions import sample_latents
@@ -125,13 +126,16 @@ class SampleGrid(keras.callbacks.Callback):
             step: The global step used in the file name.
 
         Returns:
-            The PNG path.
+            The PNG path (written by process 0 only when several processes train).
         """
+        # Every process renders (across processes the generator runs on all of them at once);
+        # process 0 alone writes.
         images = self.model.generate(self._latents, ema=self.ema)
-        self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"step_{step:07d}.png"
-        Image.fromarray(image_grid(images, rows=self.rows)).save(path)
-        self.written.append(path)
+        if distributed.is_writer():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image_grid(images, rows=self.rows)).save(path)
+            self.written.append(path)
         return path
 
 
@@ -280,7 +284,9 @@ def save_checkpoint(gan: keras.Model, directory: str | os.PathLike, epoch: int) 
 
     Every variable of :func:`state_variables` is stored under its key (array ``keys`` holds
     the keys, array ``v<i>`` the value of key ``i``), with the epoch to resume from and the
-    GAN's counters (``step``, ``images_seen``) as plain integers.
+    GAN's counters (``step``, ``images_seen``) as plain integers. Across several processes
+    (:mod:`keras_facegen.distributed`) every process gathers the state (call it in all of
+    them) and process 0 alone writes the file.
 
     Args:
         gan: A compiled ``GAN``.
@@ -300,7 +306,8 @@ def save_checkpoint(gan: keras.Model, directory: str | os.PathLike, epoch: int) 
     state = state_variables(gan)
     gan.sync_state()
     arrays = {
-        f"v{i}": np.asarray(keras.ops.convert_to_numpy(v)) for i, v in enumerate(state.values())
+        f"v{i}": np.asarray(keras.ops.convert_to_numpy(gan._live_value(v)))
+        for i, v in enumerate(state.values())
     }
     arrays["keys"] = np.array(list(state), dtype=str)
     arrays["epoch"] = np.array(epoch, "int64")
@@ -309,9 +316,10 @@ def save_checkpoint(gan: keras.Model, directory: str | os.PathLike, epoch: int) 
     arrays["images_seen"] = np.array(counters["images_seen"], "int64")
     arrays["format_version"] = np.array(_FORMAT_VERSION, "int64")
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / CHECKPOINT_FILE
-    _atomic_savez(path, arrays)
+    if distributed.is_writer():
+        directory.mkdir(parents=True, exist_ok=True)
+        _atomic_savez(path, arrays)
     return path
 
 

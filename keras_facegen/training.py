@@ -25,7 +25,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_facegen import __version__
+from keras_facegen import __version__, distributed
 from keras_facegen._validation import check_int
 from keras_facegen.callbacks import CHECKPOINT_FILE, GANCheckpoint, SampleGrid, resume_from
 from keras_facegen.data import is_cache, load_images, open_cache, synthetic_faces
@@ -109,8 +109,10 @@ def _prepare_run_folder(gan: keras.Model, out: Path, resume: bool, overwrite: bo
     """Readies ``out`` for a run: refuses or clears an earlier run, or resumes from it.
 
     Creates nothing: the caller creates ``out`` once every other argument has been checked.
+    Across processes only process 0 checks and clears (the others never touch the folder);
+    every process resumes from the same checkpoint.
     """
-    if not resume and run_outputs(out):
+    if distributed.is_writer() and not resume and run_outputs(out):
         if not overwrite:
             names = ", ".join(path.name for path in run_outputs(out))
             raise FileExistsError(
@@ -291,6 +293,7 @@ def train(
     sample_every = check_int(sample_every or checkpoint_every, "sample_every")
     out = Path(out)
     checkpoint_dir = out / "checkpoint"
+    writer = distributed.is_writer()  # across processes, process 0 alone writes
     _prepare_run_folder(gan, out, resume, overwrite)
     done = _steps_done(gan) if resume else 0
     if done > steps:
@@ -299,8 +302,11 @@ def train(
             f"steps={steps}."
         )
     ema = getattr(gan, "ema_decay", None) is not None
-    out.mkdir(parents=True, exist_ok=True)
+    if writer:
+        out.mkdir(parents=True, exist_ok=True)
     _write_run_info(out, gan, images, done, batch_size, info)
+    distributed.barrier("keras_facegen.train: run folder ready")
+    verbose = verbose if writer else 0
     callbacks = [
         SampleGrid(
             out / "samples",
@@ -330,30 +336,38 @@ def train(
             history.setdefault(key, []).extend(float(v) for v in values)
         start += steps_per_epoch * epochs
 
-    out.mkdir(parents=True, exist_ok=True)
     generator_path = out / "generator.keras"
     discriminator_path = out / "discriminator.keras"
-    (ema_generator(gan) if ema else gan.generator).save(generator_path)
-    gan.discriminator.save(discriminator_path)
+    samples_path = out / "samples.png"
+    # Every process computes what is saved (across processes on JAX the networks run on all of
+    # them at once); process 0 writes it.
+    final_generator = ema_generator(gan) if ema else gan.generator
     latents = sample_latents(num_samples, gan.latent_dim, gan.latent_distribution, seed=seed)
     samples = gan.generate(latents, ema=ema)
-    samples_path = save_image(
-        image_grid(samples, rows=max(1, round(math.sqrt(num_samples)))), out / "samples.png"
-    )
+    if writer:
+        out.mkdir(parents=True, exist_ok=True)
+        final_generator.save(generator_path)
+        gan.discriminator.save(discriminator_path)
+        save_image(image_grid(samples, rows=max(1, round(math.sqrt(num_samples)))), samples_path)
     total = _steps_done(gan)
     _write_run_info(out, gan, images, total, batch_size, info)
+    distributed.barrier("keras_facegen.train: run finished")
     return TrainResult(out, generator_path, discriminator_path, samples_path, total, history)
 
 
 def _write_run_info(
     out: Path, gan: keras.Model, images: Any, steps: int, batch_size: int, info: Any
 ) -> None:
+    if not distributed.is_writer():
+        return
     run_info = {
         "latent_dim": gan.latent_dim,
         "latent_distribution": gan.latent_distribution,
         "resolution": int(np.shape(images)[1]),
         "steps": steps,
         "batch_size": batch_size,
+        "processes": distributed.process_count(),
+        "global_batch_size": batch_size,
         "ema_decay": getattr(gan, "ema_decay", None),
         "backend": keras.backend.backend(),
         "keras_facegen_version": __version__,
@@ -449,15 +463,19 @@ def train_progressive(
     progression_samples = check_int(progression_samples, "progression_samples")
     out = Path(out)
     checkpoint_dir = out / "checkpoint"
+    writer = distributed.is_writer()  # across processes, process 0 alone writes
     _prepare_run_folder(gan, out, resume, overwrite)
     ema = getattr(gan, "ema_decay", None) is not None
     schedule = gan.schedule
     final = schedule.resolution
     info = {"model": "pggan", **(info or {}), "schedule": schedule.get_config()}
-    out.mkdir(parents=True, exist_ok=True)
     samples_dir = out / "samples"
-    samples_dir.mkdir(exist_ok=True)
+    if writer:
+        out.mkdir(parents=True, exist_ok=True)
+        samples_dir.mkdir(exist_ok=True)
     _write_run_info(out, gan, images, _steps_done(gan), schedule.stages[-1].batch_size, info)
+    distributed.barrier("keras_facegen.train_progressive: run folder ready")
+    verbose = verbose if writer else 0
     latents = sample_latents(num_samples, gan.latent_dim, gan.latent_distribution, seed=seed)
     rows = max(1, round(math.sqrt(num_samples)))
     callbacks = [GANCheckpoint(checkpoint_dir)]
@@ -480,11 +498,23 @@ def train_progressive(
             for key, values in fitted.history.items():
                 history.setdefault(key, []).extend(values)
         grid_path = samples_dir / f"stage_{tag}.png"
-        if not grid_path.exists():
-            samples = gan.generate(latents, ema=ema, resolution=stage.resolution)
+        # Rendered in every process (the same computations everywhere), written once.
+        samples = gan.generate(latents, ema=ema, resolution=stage.resolution)
+        if writer and not grid_path.exists():
             save_image(image_grid(_upsample_to(samples, final), rows=rows), grid_path)
             first = np.round((samples[:progression_samples] + 1.0) * 127.5).astype("uint8")
             np.save(samples_dir / f"stage_{tag}.npy", first)
+
+    network = _ema_network(gan)
+    samples = gan.generate(latents, ema=ema, resolution=final)
+    generator_path = out / "generator.keras"
+    discriminator_path = out / "discriminator.keras"
+    samples_path = out / "samples.png"
+    total = _steps_done(gan)
+    info["images_seen"] = gan.counter_values()["images_seen"]
+    if not writer:
+        distributed.barrier("keras_facegen.train_progressive: run finished")
+        return TrainResult(out, generator_path, discriminator_path, samples_path, total, history)
 
     # Every stage's last samples side by side: a row per face, a column per stage.
     columns = []
@@ -495,13 +525,9 @@ def train_progressive(
     progression = np.stack(columns, axis=1).reshape(-1, final, final, columns[0].shape[-1])
     save_image(image_grid(progression, rows=len(columns[0])), out / PROGRESSION_FILE)
 
-    generator_path = out / "generator.keras"
-    discriminator_path = out / "discriminator.keras"
-    _ema_network(gan).save(generator_path)
+    network.save(generator_path)
     gan.discriminator.network.save(discriminator_path)
-    samples = gan.generate(latents, ema=ema, resolution=final)
-    samples_path = save_image(image_grid(samples, rows=rows), out / "samples.png")
-    total = _steps_done(gan)
-    info["images_seen"] = gan.counter_values()["images_seen"]
+    save_image(image_grid(samples, rows=rows), samples_path)
     _write_run_info(out, gan, images, total, schedule.stages[-1].batch_size, info)
+    distributed.barrier("keras_facegen.train_progressive: run finished")
     return TrainResult(out, generator_path, discriminator_path, samples_path, total, history)

@@ -24,6 +24,7 @@ FLOORS: dict[str, int] = {
     "_validation": 0,
     "_images": 0,
     "backend": 1,
+    "distributed": 1,  # keras.distribution and the backend modules only
     "layers": 2,
     "data": 2,
     "latent": 2,

@@ -110,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     verbose = bool(args.verbose)
     args._given = given_options(argv, args)
+    args._argv = argv  # train --local-processes starts workers with the same command
     quiet_environment(verbose)
     thread_environment()
     try:

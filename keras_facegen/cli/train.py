@@ -8,6 +8,8 @@ from typing import Any
 
 from keras_facegen.cli._args import CommandError, command_parser, decay, positive_int, seed_int
 from keras_facegen.cli._paths import check_output_folder
+from keras_facegen.cli._processes import add_arguments as add_process_arguments
+from keras_facegen.cli._processes import join, launch_local
 from keras_facegen.cli._runs import read_run_info, run_settings, settings_for_resume
 
 NAME = "train"
@@ -142,6 +144,7 @@ def add_parser(subparsers: Any) -> None:
         "--mirror", action="store_true", help="also flip each real face left-right at random"
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_process_arguments(train)
     train.set_defaults(handler=run)
 
 
@@ -189,7 +192,7 @@ def _augment_layer(args: argparse.Namespace) -> Any:
 
 def _check_run_folder(args: argparse.Namespace) -> None:
     """Refuses a run folder that cannot be used as asked, before anything is made."""
-    from keras_facegen import training
+    from keras_facegen import distributed, training
 
     out: Path = args.out
     if out.exists() and not out.is_dir():
@@ -204,7 +207,7 @@ def _check_run_folder(args: argparse.Namespace) -> None:
                 f"--resume: no checkpoint at {str(checkpoint)!r}; start without --resume, or "
                 "point --out at an earlier run"
             )
-    else:
+    elif distributed.is_writer():  # across processes only process 0 looks at the folder
         existing = training.run_outputs(out)
         if existing and not args.overwrite:
             names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in existing)
@@ -212,12 +215,21 @@ def _check_run_folder(args: argparse.Namespace) -> None:
                 f"--out {str(out)!r} already holds a run ({names}); continue it with --resume "
                 "or replace it with --overwrite"
             )
-    check_output_folder(out, "--out")
+    if distributed.is_writer():
+        check_output_folder(out, "--out")
     _resolve_augment(args, recorded)
 
 
 def run(args: argparse.Namespace) -> None:
-    """Trains as ``args`` say; every input is checked before the run folder is created."""
+    """Trains as ``args`` say; every input is checked before the run folder is created.
+
+    With ``--local-processes N`` it starts ``N`` workers of the same command instead; with
+    ``--num-processes`` (or the environment) it first joins a job of several processes.
+    """
+    if args.local_processes is not None and args.local_processes > 1:
+        launch_local(args)
+        return
+    join(args)
     _check_run_folder(args)
     if args.model == "pggan":
         _train_pggan(args)
@@ -228,7 +240,7 @@ def run(args: argparse.Namespace) -> None:
 def _train_dcgan(args: argparse.Namespace) -> None:
     import keras
 
-    from keras_facegen import models, training
+    from keras_facegen import distributed, models, training
 
     if args.phase_images is not None:
         raise CommandError("--phase-images applies to --model pggan only")
@@ -263,14 +275,15 @@ def _train_dcgan(args: argparse.Namespace) -> None:
         verbose=0 if args.quiet else 1,
         info=run_settings(args),
     )
-    print(f"trained {result.steps} steps; wrote {result.generator_path}, {result.samples_path}")
+    if distributed.is_writer():
+        print(f"trained {result.steps} steps; wrote {result.generator_path}, {result.samples_path}")
 
 
 def _train_pggan(args: argparse.Namespace) -> None:
     """``train --model pggan``: a progressive GAN grown stage by stage (see train_progressive)."""
     import keras
 
-    from keras_facegen import models, training
+    from keras_facegen import distributed, models, training
 
     for dest, flag in (
         ("steps", "--steps"),
@@ -315,6 +328,8 @@ def _train_pggan(args: argparse.Namespace) -> None:
         info=settings,
     )
     seen = gan.counter_values()["images_seen"]
+    if not distributed.is_writer():
+        return
     print(
         f"trained {result.steps} steps ({seen:,} images, 4x4 -> {args.resolution}x"
         f"{args.resolution}); wrote {result.generator_path}, {result.samples_path}, "

@@ -9,6 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_facegen import distributed
 from keras_facegen._validation import check_int
 
 __all__ = ["ShuffledBatches", "halve"]
@@ -64,6 +65,12 @@ class ShuffledBatches(keras.utils.PyDataset):
     converted ahead of time by a small thread pool (file reads and NumPy copies release the
     GIL), without changing a single value.
 
+    Across several processes (:mod:`keras_facegen.distributed`), ``batch_size`` is the global
+    batch and each process serves only its share of it: process ``i`` of ``P`` gets rows
+    ``[i * batch_size / P, (i + 1) * batch_size / P)`` of :meth:`batch_indices` (and reads only
+    those from disk), so the processes' batches together are exactly the one-process batch,
+    and a resumed run (``start``) lines up in every process.
+
     Args:
         images: ``(N, H, W, C)`` images: floats in [-1, 1], or uint8 in [0, 255] (converted
             batch by batch, so a large uint8 dataset stays small in memory); or an
@@ -78,6 +85,10 @@ class ShuffledBatches(keras.utils.PyDataset):
             times per batch. ``None`` keeps ``H`` (a cache: its largest resolution).
         prefetch: Batches prepared ahead by as many threads; ``None`` means 0 for an in-memory
             ``numpy.ndarray`` and 2 for anything else (disk).
+        num_shards: Processes sharing each batch; default
+            :func:`keras_facegen.distributed.process_count` (1 when alone).
+        shard_index: This process's share, in ``[0, num_shards)``; default
+            :func:`keras_facegen.distributed.process_index`.
         **kwargs: ``keras.utils.PyDataset`` arguments (``workers``, ...).
 
     Raises:
@@ -92,6 +103,8 @@ class ShuffledBatches(keras.utils.PyDataset):
         >>> ShuffledBatches(images, batch_size=8, resolution=16)[0].shape
         (8, 16, 16, 3)
         >>> history = gan.fit(batches, steps_per_epoch=2, epochs=1, shuffle=False, verbose=0)
+        >>> ShuffledBatches(images, batch_size=16, num_shards=2, shard_index=1)[0].shape
+        (8, 64, 64, 3)
     """
 
     def __init__(
@@ -103,6 +116,8 @@ class ShuffledBatches(keras.utils.PyDataset):
         *,
         resolution: int | None = None,
         prefetch: int | None = None,
+        num_shards: int | None = None,
+        shard_index: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -127,6 +142,22 @@ class ShuffledBatches(keras.utils.PyDataset):
             )
         if prefetch is None:
             prefetch = 0 if isinstance(images, np.ndarray) else 2
+        num_shards = distributed.process_count() if num_shards is None else num_shards
+        num_shards = check_int(num_shards, "num_shards", 1)
+        shard_index = distributed.process_index() if shard_index is None else shard_index
+        shard_index = check_int(shard_index, "shard_index", 0)
+        if shard_index >= num_shards:
+            raise ValueError(
+                f"Expected 0 <= shard_index < num_shards={num_shards}; received "
+                f"shard_index={shard_index}."
+            )
+        if batch_size % num_shards:
+            raise ValueError(
+                f"batch_size={batch_size} must be a multiple of num_shards={num_shards}: each "
+                "process serves an equal share of every (global) batch."
+            )
+        self.num_shards = num_shards
+        self.shard_index = shard_index
         self.images = images
         self.num_images = shape[0]
         self.resolution = shape[1] >> self.halvings
@@ -160,6 +191,19 @@ class ShuffledBatches(keras.utils.PyDataset):
         order = self._permutation(pass_index)
         return np.sort(order[offset * self.batch_size : (offset + 1) * self.batch_size])
 
+    def shard_indices(self, position: int) -> np.ndarray:
+        """Row indices this process serves for batch ``position`` (its share of the batch).
+
+        Args:
+            position: Index of the batch in the whole stream.
+
+        Returns:
+            ``batch_size // num_shards`` row indices into ``images``.
+        """
+        share = self.batch_size // self.num_shards
+        rows = self.batch_indices(position)
+        return rows[self.shard_index * share : (self.shard_index + 1) * share]
+
     @property
     def num_batches(self) -> None:
         """``None``: the stream is endless (``fit`` needs ``steps_per_epoch``)."""
@@ -185,7 +229,7 @@ class ShuffledBatches(keras.utils.PyDataset):
         return future.result() if future is not None else self._batch(index)
 
     def _batch(self, index: int) -> np.ndarray:
-        batch = self.images[self.batch_indices(self.start + index)]
+        batch = self.images[self.shard_indices(self.start + index)]
         quantized = batch.dtype == np.uint8
         if self.halvings:
             for _ in range(self.halvings):

@@ -15,6 +15,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_facegen import distributed
 from keras_facegen._validation import check_int
 from keras_facegen.metrics._checks import as_images
 from keras_facegen.metrics.frechet import extract_features, frechet_distance, kernel_distance
@@ -320,9 +321,10 @@ class EvaluateQuality(keras.callbacks.Callback):
         row["seconds"] = time.perf_counter() - started
         self.history.append(row)
         self._evaluated_step = int(step)
-        if self.csv_path is not None:
+        # Every process computes (the generator runs on all of them); process 0 records.
+        if self.csv_path is not None and distributed.is_writer():
             self._append_csv(row)
-        if self.verbose:
+        if self.verbose and distributed.is_writer():
             shown = ", ".join(f"{k}={v:.4g}" for k, v in figures.items())
             print(f"EvaluateQuality step {step}: {shown}")
         return row

@@ -16,10 +16,40 @@ import keras
 import tensorflow as tf
 
 from keras_facegen.backend._trainer import StatefulGANTrainer
+from keras_facegen.backend.tensorflow import distributed
 
 
 class GANTrainer(StatefulGANTrainer):
     """Mixin giving ``GAN`` its TensorFlow ``train_step``; the algorithm lives in ``GAN``."""
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """Runs one GAN train step (D steps, G step, EMA) on one batch.
+
+        Args:
+            data: One batch (see ``GAN.fit``).
+
+        Returns:
+            The logs: ``d_loss``, ``g_loss`` and one entry per term.
+        """
+        logs = super().train_step(data)
+        if distributed.in_multi_worker_mode():
+            # Keras reduces a multi-worker step's outputs with ``strategy.reduce(MEAN, axis=0)``,
+            # which needs an axis: each replica's value becomes a 1-vector, the mean a scalar.
+            logs = {key: tf.reshape(value, (1,)) for key, value in logs.items()}
+        return logs
+
+    def fit(self, x: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """``keras.Model.fit``; across several workers a ``PyDataset`` feeds this worker only.
+
+        Args:
+            x: The training data (see ``GAN.fit``).
+            *args: ``keras.Model.fit``'s other arguments.
+            **kwargs: ``keras.Model.fit``'s other arguments.
+
+        Returns:
+            The ``History``.
+        """
+        return super().fit(distributed.prepare_data(x), *args, **kwargs)  # type: ignore[misc]
 
     def _detached(self, tree: Any) -> Any:
         """``tree`` cut from any gradient computation."""
@@ -47,8 +77,12 @@ class GANTrainer(StatefulGANTrainer):
         return contextlib.nullcontext()
 
     def _live_value(self, variable: Any) -> Any:
-        """A variable's current value (the variable holds it at all times here)."""
-        return variable.value
+        """A variable's current value (the variable holds it at all times here).
+
+        Read through ``tf.identity``: under ``MultiWorkerMirroredStrategy`` a scalar mirrored
+        variable cannot be converted to NumPy directly, its tensor value can.
+        """
+        return tf.identity(variable.value)
 
     def _global_batch_size(self, batch_size: Any) -> Any:
         """The batch size summed over replicas (the local one outside a strategy)."""

@@ -1,5 +1,5 @@
 """keras-facegen code specific to the torch backend."""
 
-from . import autodiff, checks, gan_trainer
+from . import autodiff, checks, distributed, gan_trainer
 
-__all__ = ["autodiff", "checks", "gan_trainer"]
+__all__ = ["autodiff", "checks", "distributed", "gan_trainer"]
