@@ -229,6 +229,11 @@ def run(args: argparse.Namespace) -> None:
     if args.local_processes is not None and args.local_processes > 1:
         launch_local(args)
         return
+    if str(args.data) != "synthetic" and not Path(args.data).is_dir():
+        raise CommandError(
+            f"--data {str(args.data)!r} is not a folder; expected 'synthetic', a folder of "
+            "images or a cache written by keras-facegen prepare"
+        )
     join(args)
     _check_run_folder(args)
     if args.model == "pggan":

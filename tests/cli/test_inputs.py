@@ -38,10 +38,17 @@ def _not_images(tmp_path):
     return ["--data", str(folder)]
 
 
+def test_a_missing_data_folder_is_named_by_its_flag(capsys, tmp_path):
+    status, _, err = run(capsys, *TRAIN, "--data", str(tmp_path / "nosuch"), "--out", str(tmp_path))
+    assert status == 2 and one_line_error(err)
+    assert "--data" in err and "nosuch" in err, err
+
+
 @pytest.mark.parametrize(
     ("case", "extra"),
     [
         ("empty data folder", _empty),
+        ("missing data folder", lambda tmp_path: ["--data", str(tmp_path / "nosuch")]),
         ("data of non-images", _not_images),
         ("unknown preset", lambda tmp_path: ["--preset", "nosuch"]),
         ("pggan at a non-power of two", lambda _: ["--model", "pggan", "--resolution", "48"]),
