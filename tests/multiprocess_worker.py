@@ -51,6 +51,7 @@ import gan_fixtures as F  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from keras_facegen import augment  # noqa: E402
 from keras_facegen.models import GAN, progressive_gan_from_preset  # noqa: E402
 from keras_facegen.training import train, train_progressive  # noqa: E402
 
@@ -151,6 +152,22 @@ def main_train() -> None:
     )
     out.update({f"pggan_{i}": w for i, w in enumerate(weights(pggan))})
     out["pggan_counters"] = np.array(list(pggan.counter_values().values()))
+
+    # Adaptive augmentation from the first step (p = 0.5), moving by 8 / 64 per step: its
+    # statistic, its draws and so its weights must be those of one process.
+    keras.utils.set_random_seed(0)
+    ada = augment.ADA(target=0.6, p=0.5, speed_images=64, interval=1, seed=5)
+    augmented = GAN(
+        F.tiny_generator(seed=3, batch_norm=False),
+        F.tiny_discriminator(seed=4),
+        penalties=[],
+        seed=1,
+        augment=ada,
+    )
+    augmented.compile()
+    train(augmented, IMAGES, os.path.join(RUNS, "ada"), steps=6, batch_size=8, verbose=0)
+    out.update({f"ada_{i}": w for i, w in enumerate(weights(augmented))})
+    out["ada_p"] = np.asarray(keras.ops.convert_to_numpy(augmented._live_value(ada.p)))
     np.savez(os.path.join(FOLDER, f"weights_{NUM}_{INDEX}.npz"), **out)
     with open(os.path.join(FOLDER, f"writes_{NUM}_{INDEX}.json"), "w") as handle:
         json.dump(WRITES, handle)

@@ -10,6 +10,8 @@ they run once per CI, in the TensorFlow pass, like the other ``multibackend`` te
 - only process 0 wrote into the run folders (an audit hook in each worker records every file it
   opened for writing there);
 - a two-process run interrupted after 2 steps resumes to the weights of the uninterrupted run;
+- adaptive augmentation (ADA) keeps one strength ``p`` on both processes, that of one process,
+  and augments the global batch as one process does (same weights);
 - a killed worker ends the other one with an error within 60 seconds.
 """
 
@@ -133,6 +135,11 @@ def test_two_processes_train_like_one_and_only_process_0_writes(tmp_path, backen
     np.testing.assert_array_equal(first["pggan_counters"], alone["pggan_counters"])
     # The progressive run crossed the fade to 8x8: 16 + 16 + 16 images (three phases).
     assert first["pggan_counters"][1] == 48
+    # ADA: p moved (0.5 is where it started; each step moves it by 8 / 64) to the one-process
+    # value on both processes (r_t over the global batch; the equality loops above cover the
+    # weights, which depend on p and on the augmentation's draws).
+    assert float(first["ada_p"]) != 0.5
+    assert float(first["ada_p"]) == float(second["ada_p"]) == float(alone["ada_p"])
 
     # One writer: process 1 opened nothing for writing in the run folders; process 0 wrote the
     # same files a one-process run writes.
@@ -140,7 +147,7 @@ def test_two_processes_train_like_one_and_only_process_0_writes(tmp_path, backen
     writes_1 = json.loads((tmp_path / "writes_2_1.json").read_text())
     assert writes_1 == []
     assert any(w.endswith("generator.keras") for w in writes_0)
-    for run in ("gan", "resumed", "pggan"):
+    for run in ("gan", "resumed", "pggan", "ada"):
         two = sorted(
             p.relative_to(tmp_path / "runs_2") for p in (tmp_path / "runs_2" / run).rglob("*")
         )

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_facegen import backend
 from keras_facegen._validation import check_int
 from keras_facegen.augment import transforms
 
@@ -226,14 +227,32 @@ class Augment(keras.layers.Layer):
     def _batch(self, images: Any) -> Any:
         return ops.shape(images)[0]
 
+    def _per_image(self, images: Any, draw: Any) -> Any:
+        """One draw per image; in a distributed step, this replica's rows of the global draw.
+
+        Every replica draws for the global batch from the same seed state and keeps its own
+        rows, so the images of all replicas together are augmented as in one process.
+        """
+        batch = self._batch(images)
+        replica, replicas = backend.replica_position()
+        if replicas == 1:
+            return draw((batch,))
+        return draw((batch * replicas,))[replica * batch : (replica + 1) * batch]
+
     def _uniform(self, images: Any, low: float = 0.0, high: float = 1.0) -> Any:
-        return keras.random.uniform(
-            (self._batch(images),), low, high, dtype="float32", seed=self.seed_generator
+        return self._per_image(
+            images,
+            lambda shape: keras.random.uniform(
+                shape, low, high, dtype="float32", seed=self.seed_generator
+            ),
         )
 
     def _normal(self, images: Any, stddev: float) -> Any:
-        return keras.random.normal(
-            (self._batch(images),), 0.0, stddev, dtype="float32", seed=self.seed_generator
+        return self._per_image(
+            images,
+            lambda shape: keras.random.normal(
+                shape, 0.0, stddev, dtype="float32", seed=self.seed_generator
+            ),
         )
 
     def _coin(self, images: Any, p: Any) -> Any:
@@ -367,7 +386,9 @@ class ADA(Augment):
     i.e. it overfits) and down by as much otherwise, clipped to [0, 1]. With the defaults
     (Karras et al. 2020) ``p`` can go from 0 to 1 in 500,000 images. ``p``, ``r_t`` and the
     running sums are variables of the layer: updated inside the compiled train step, saved,
-    checkpointed and resumed exactly on every backend.
+    checkpointed and resumed exactly on every backend. In a training across several processes
+    (:mod:`keras_facegen.distributed`) ``r_t`` is taken over the global batch, so every process
+    keeps the same ``p`` as a one-process run would.
 
     Args:
         target: The target value of ``r_t``, in [0, 1].
@@ -439,8 +460,10 @@ class ADA(Augment):
             realness = logits[:, 1] - logits[:, 0]
         else:
             realness = ops.reshape(logits, (-1,))
-        signs = ops.sum(ops.sign(realness))
-        count = ops.cast(ops.shape(realness)[0], "float32")
+        # Summed over every replica of a distributed step: each replica then adjusts ``p``
+        # from the whole global batch, as one process does, and all replicas keep one ``p``.
+        signs = backend.replica_sum(ops.sum(ops.sign(realness)))
+        count = backend.replica_sum(ops.cast(ops.shape(realness)[0], "float32"))
         total = self.sign_sum.value + signs
         seen = self.sign_count.value + count
         steps = self.observed_steps.value + 1.0

@@ -70,6 +70,37 @@ def value_and_grad(fn: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, Any]]
     return backend_module().autodiff.value_and_grad(fn)
 
 
+def replica_position() -> tuple[Any, int]:
+    """Where this replica's rows sit in a distributed train step's global batch.
+
+    Random draws that must match a one-process run (latents, augmentation parameters) are made
+    for the global batch from a shared seed; each replica keeps rows
+    ``[index * n, (index + 1) * n)`` of them.
+
+    Returns:
+        ``(index, count)``: this replica's index (a tensor under ``tf.distribute``) and the
+        number of replicas in sync; ``(0, 1)`` on JAX (its step sees the global batch) and
+        outside a distributed step.
+    """
+    return backend_module().distributed.replica_position()
+
+
+def replica_sum(x: Any) -> Any:
+    """Sums a per-replica statistic over every replica of a distributed train step.
+
+    Under ``tf.distribute`` each replica runs the step on its share of the batch, so a sum over
+    the batch is that share's; this all-reduces it. On JAX the step sees the global batch (the
+    sum is global already) and PyTorch trains in one process: ``x`` is returned unchanged.
+
+    Args:
+        x: A tensor computed from this replica's images.
+
+    Returns:
+        The sum over all replicas (``x`` itself with one replica).
+    """
+    return backend_module().distributed.replica_sum(x)
+
+
 def assert_divisible(value: Any, divisor: Any, message: str) -> Any:
     """Checks that an integer (e.g. a batch size) is a multiple of ``divisor``.
 

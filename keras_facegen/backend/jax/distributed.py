@@ -67,6 +67,16 @@ def barrier(name: str) -> None:
         multihost_utils.sync_global_devices(name)
 
 
+def replica_position() -> tuple[Any, int]:
+    """``(0, 1)``: the jitted step draws and reduces over the global batch itself."""
+    return 0, 1
+
+
+def replica_sum(x: Any) -> Any:
+    """``x`` unchanged: the jitted step works on global arrays, so its sums are global already."""
+    return x
+
+
 def prepare_data(x: Any) -> Any:
     """This process's data, as ``fit`` takes it (Keras assembles the global batch itself)."""
     return x

@@ -131,6 +131,33 @@ def barrier(name: str) -> None:
     strategy.reduce(tf.distribute.ReduceOp.SUM, one, axis=None)
 
 
+def replica_position() -> tuple[Any, int]:
+    """``(replica index, replicas in sync)`` inside a replica's step; ``(0, 1)`` outside one."""
+    context = tf.distribute.get_replica_context()
+    if context is None:
+        return 0, 1
+    return context.replica_id_in_sync_group, context.num_replicas_in_sync
+
+
+def replica_sum(x: Any) -> Any:
+    """``x`` summed over every replica of every worker (inside a replica's step).
+
+    Statistics that steer training (ADA's ``r_t``) must be the same on every replica, as in
+    one process: each replica sees only its share of the batch, so its local sum is all-reduced.
+    Outside a strategy (or in its cross-replica context) ``x`` is returned unchanged.
+
+    Args:
+        x: A tensor computed from this replica's share of the batch.
+
+    Returns:
+        The sum over all replicas, on every replica.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return x
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, x)
+
+
 def prepare_data(x: Any) -> Any:
     """This worker's batches as a ``tf.distribute`` dataset (other data unchanged).
 

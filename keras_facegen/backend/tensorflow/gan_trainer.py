@@ -92,8 +92,5 @@ class GANTrainer(StatefulGANTrainer):
         local = tf.cast(batch_size, tf.float32)
         return tf.cast(context.all_reduce(tf.distribute.ReduceOp.SUM, local), tf.int64)
 
-    def _replica_context(self) -> tuple[int, int]:
-        context = tf.distribute.get_replica_context()
-        if context is None:
-            return 0, 1
-        return context.replica_id_in_sync_group, context.num_replicas_in_sync
+    def _replica_context(self) -> tuple[Any, int]:
+        return distributed.replica_position()

@@ -43,6 +43,16 @@ def barrier(name: str) -> None:
     del name
 
 
+def replica_position() -> tuple[Any, int]:
+    """``(0, 1)``: one process, one replica."""
+    return 0, 1
+
+
+def replica_sum(x: Any) -> Any:
+    """``x`` unchanged (one process, one replica)."""
+    return x
+
+
 def prepare_data(x: Any) -> Any:
     """``x`` unchanged."""
     return x
