@@ -10,7 +10,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from keras_facegen import runtime
+
 __version__ = "0.2.0"
+
+# glibc keeps freed buffers for the next train step instead of unmapping them (see
+# keras_facegen.runtime; KERAS_FACEGEN_ALLOCATOR=default switches this off).
+runtime.tune_allocator()
 
 _SUBMODULES = (
     "backend",
@@ -24,6 +30,7 @@ _SUBMODULES = (
     "losses",
     "metrics",
     "models",
+    "runtime",
     "sampling",
     "training",
 )

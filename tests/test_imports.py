@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1] / PACKAGE
 FLOORS: dict[str, int] = {
     "_validation": 0,
     "_images": 0,
+    "runtime": 0,  # the C allocator's settings: the standard library only
     "backend": 1,
     "distributed": 1,  # keras.distribution and the backend modules only
     "layers": 2,
