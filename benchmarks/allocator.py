@@ -23,8 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
+
+from _common import run_worker, time_preset_fit
 
 CONFIGS: dict[str, dict[str, str]] = {
     "default": {"KERAS_FACEGEN_ALLOCATOR": "default"},
@@ -35,41 +35,6 @@ CONFIGS: dict[str, dict[str, str]] = {
         "MALLOC_TOP_PAD_": "536870912",
     },
 }
-
-WORKER = r"""
-import json, resource, sys, time
-preset, steps, warmup, repeats, batch_size, resolution = sys.argv[1:7]
-steps, warmup, repeats = int(steps), int(warmup), int(repeats)
-batch_size = int(batch_size) if batch_size != "-" else None
-resolution = int(resolution) if resolution != "-" else None
-import keras, numpy as np
-from keras_facegen import models, runtime
-from keras_facegen.data import synthetic_faces
-keras.utils.set_random_seed(0)
-kwargs = {"resolution": resolution} if resolution else {}
-gan = models.gan_from_preset(preset, seed=0, **kwargs)
-size = gan.generator.output_shape[1]
-batch = batch_size or models.get_preset(preset).get("batch_size", 64)
-images, _ = synthetic_faces(batch, resolution=size, seed=0)
-gan.fit(np.resize(images, (batch * warmup, size, size, 3)), batch_size=batch, verbose=0)
-data = np.resize(images, (batch * steps, size, size, 3))
-runs = []
-for _ in range(repeats):
-    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    gan.fit(data, batch_size=batch, epochs=1, verbose=0, shuffle=False)
-    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
-    runs.append({
-        "images_per_s": batch * steps / wall,
-        "wall_s": wall / steps,
-        "user_s": (after.ru_utime - before.ru_utime) / steps,
-        "sys_s": (after.ru_stime - before.ru_stime) / steps,
-        "faults": (after.ru_minflt - before.ru_minflt) / steps,
-    })
-best = max(runs, key=lambda r: r["images_per_s"])
-best["state"] = runtime.allocator_state()
-best["batch_size"] = batch
-print(json.dumps(best))
-"""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -85,6 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--resolution", type=int, default=None, help="the preset's by default")
     parser.add_argument("--json", action="store_true", help="print JSON lines")
     parser.add_argument("--quick", action="store_true", help="tiny smoke-test settings")
+    parser.add_argument("--worker", metavar="PRESET", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.steps, args.warmup, args.repeats, args.batch_size, args.resolution = 2, 1, 1, 4, 32
@@ -94,31 +60,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def run(backend: str, preset: str, config: str, args: argparse.Namespace) -> dict:
     """One configuration in a fresh process; its JSON result."""
-    env = {k: v for k, v in os.environ.items() if k not in CONFIGS["env"]}
-    env.pop("KERAS_FACEGEN_ALLOCATOR", None)
-    env.update(CONFIGS[config], KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    env: dict[str, str | None] = {k: None for k in (*CONFIGS["env"], "KERAS_FACEGEN_ALLOCATOR")}
+    env.update(CONFIGS[config])
     if backend == "torch":
-        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    command = [
-        sys.executable,
-        "-c",
-        WORKER,
-        preset,
-        str(args.steps),
-        str(args.warmup),
-        str(args.repeats),
-        str(args.batch_size or "-"),
-        str(args.resolution or "-"),
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{backend}/{preset}/{config} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    arguments = ["--worker", preset, "--steps", str(args.steps), "--warmup", str(args.warmup)]
+    arguments += ["--repeats", str(args.repeats)]
+    if args.batch_size:
+        arguments += ["--batch-size", str(args.batch_size)]
+    if args.resolution:
+        arguments += ["--resolution", str(args.resolution)]
+    return run_worker(__file__, arguments, backend, env=env)
+
+
+def worker(args: argparse.Namespace) -> None:
+    """Inside the fresh process: time the preset, print one JSON line."""
+    from keras_facegen import runtime
+
+    result = time_preset_fit(
+        args.worker, args.steps, args.warmup, args.repeats, args.batch_size, args.resolution
+    )
+    print(json.dumps({**result, "state": runtime.allocator_state()}))
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
     """Runs every backend x preset x configuration; prints the table and the ratios."""
     args = parse_args(argv)
+    if args.worker:
+        worker(args)
+        return []
     load = os.getloadavg()[0]
     results = []
     for backend in args.backends.split(","):

@@ -1,9 +1,13 @@
 """Smoke test of benchmarks/allocator.py (tiny preset, each allocator setting in its process)."""
 
 import importlib.util
+import sys
 
 import pytest
 from helpers import REPO_ROOT
+
+# The benchmark imports benchmarks/_common.py, as it does when run as a script.
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
 
 def _module():
