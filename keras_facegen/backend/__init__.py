@@ -101,6 +101,50 @@ def replica_sum(x: Any) -> Any:
     return backend_module().distributed.replica_sum(x)
 
 
+def configure_threads(num_threads: int | None = None, force: bool = False) -> int | None:
+    """Sets the active backend's CPU threads so that training holds up on a shared CPU.
+
+    ``keras-facegen train`` (every command) calls it once Keras is imported. PyTorch: one
+    intra-op thread per physical core (at most 4) and one inter-op thread (``OMP_WAIT_POLICY=
+    PASSIVE`` is set by the command before PyTorch loads); TensorFlow: the same counts, applied
+    only before its runtime starts; JAX: XLA's pool is kept as it is. A thread count the user
+    set in the environment (``OMP_NUM_THREADS``, ``TF_NUM_INTRAOP_THREADS``, ...) wins unless
+    ``force``. The measurements behind these defaults: docs/benchmarks.md, "Training on a
+    shared CPU".
+
+    Args:
+        num_threads: Intra-op threads; defaults to ``min(physical cores, 4)``.
+        force: Apply even if the environment names a thread count.
+
+    Returns:
+        The intra-op thread count now in effect, or ``None`` where the user's or the
+        framework's setting was kept.
+
+    Raises:
+        ValueError: If ``num_threads`` is not a positive integer.
+    """
+    module = importlib.import_module(f"{backend_module().__name__}.threads")
+    result: int | None = module.configure_threads(num_threads, force=force)
+    return result
+
+
+def thread_settings() -> dict[str, int | str]:
+    """The active backend's CPU thread settings now in effect.
+
+    Returns:
+        Per backend: PyTorch ``intra_op``, ``inter_op``, ``wait_policy``; TensorFlow
+        ``intra_op``, ``inter_op`` (``0``: one per CPU); JAX ``physical_cores``,
+        ``logical_cpus``, ``xla_flags``.
+
+    Example:
+        >>> isinstance(thread_settings(), dict)
+        True
+    """
+    module = importlib.import_module(f"{backend_module().__name__}.threads")
+    settings: dict[str, int | str] = module.thread_settings()
+    return settings
+
+
 def assert_divisible(value: Any, divisor: Any, message: str) -> Any:
     """Checks that an integer (e.g. a batch size) is a multiple of ``divisor``.
 

@@ -127,10 +127,7 @@ def quiet(verbose: bool) -> Iterator[None]:
 
 
 def configure_backend_threads() -> None:
-    """Sets PyTorch's thread counts (keras is imported by now); nothing on other backends."""
-    import keras
+    """Sets the backend's CPU threads (keras is imported by now): ``backend.configure_threads``."""
+    from keras_facegen.backend import configure_threads
 
-    if keras.backend.backend() == "torch":
-        from keras_facegen.backend.torch.threads import configure_threads
-
-        configure_threads()
+    configure_threads()

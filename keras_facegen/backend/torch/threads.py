@@ -16,50 +16,13 @@ import os
 
 import torch
 
+from keras_facegen.backend.cpu import physical_cores
+
 #: The most intra-op threads :func:`default_num_threads` picks.
 MAX_DEFAULT_THREADS = 4
 
 #: Environment variables that mean "the user chose the thread count; leave it alone".
 USER_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TORCH_NUM_THREADS")
-
-
-def physical_cores() -> int:
-    """The number of physical CPU cores this process may run on (at least 1).
-
-    Reads ``/proc/cpuinfo`` (Linux) for distinct ``(physical id, core id)`` pairs among the CPUs
-    in the process's affinity mask; elsewhere, or if that fails, counts the usable logical CPUs.
-
-    Returns:
-        A positive integer.
-
-    Example:
-        >>> physical_cores() >= 1
-        True
-    """
-    try:
-        allowed = os.sched_getaffinity(0)
-    except (AttributeError, OSError):
-        allowed = set(range(os.cpu_count() or 1))
-    cores = set()
-    try:
-        with open("/proc/cpuinfo", encoding="utf8") as file:
-            processor = package = core = None
-            for line in [*file, "\n"]:
-                key, _, value = line.partition(":")
-                key, value = key.strip(), value.strip()
-                if key == "processor":
-                    processor = int(value)
-                elif key == "physical id":
-                    package = value
-                elif key == "core id":
-                    core = value
-                elif not key and processor is not None:
-                    if processor in allowed:
-                        cores.add((package, core if core is not None else processor))
-                    processor = package = core = None
-    except (OSError, ValueError):
-        cores = set()
-    return max(1, len(cores) or len(allowed))
 
 
 def default_num_threads() -> int:
@@ -111,3 +74,21 @@ def configure_threads(num_threads: int | None = None, force: bool = False) -> in
         with contextlib.suppress(RuntimeError):
             torch.set_num_interop_threads(1)
     return torch.get_num_threads()
+
+
+def thread_settings() -> dict[str, int | str]:
+    """PyTorch's CPU thread settings now in effect.
+
+    Returns:
+        ``intra_op`` and ``inter_op`` thread counts and OpenMP's ``wait_policy``
+        (``OMP_WAIT_POLICY``, ``"default"`` when unset).
+
+    Example:
+        >>> sorted(thread_settings())
+        ['inter_op', 'intra_op', 'wait_policy']
+    """
+    return {
+        "intra_op": torch.get_num_threads(),
+        "inter_op": torch.get_num_interop_threads(),
+        "wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+    }

@@ -1,0 +1,46 @@
+"""Facts about this machine's CPUs that the per-backend thread settings share (no framework)."""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["physical_cores"]
+
+
+def physical_cores() -> int:
+    """The number of physical CPU cores this process may run on (at least 1).
+
+    Reads ``/proc/cpuinfo`` (Linux) for distinct ``(physical id, core id)`` pairs among the CPUs
+    in the process's affinity mask; elsewhere, or if that fails, counts the usable logical CPUs.
+
+    Returns:
+        A positive integer.
+
+    Example:
+        >>> physical_cores() >= 1
+        True
+    """
+    try:
+        allowed = os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        allowed = set(range(os.cpu_count() or 1))
+    cores = set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf8") as file:
+            processor = package = core = None
+            for line in [*file, "\n"]:
+                key, _, value = line.partition(":")
+                key, value = key.strip(), value.strip()
+                if key == "processor":
+                    processor = int(value)
+                elif key == "physical id":
+                    package = value
+                elif key == "core id":
+                    core = value
+                elif not key and processor is not None:
+                    if processor in allowed:
+                        cores.add((package, core if core is not None else processor))
+                    processor = package = core = None
+    except (OSError, ValueError):
+        cores = set()
+    return max(1, len(cores) or len(allowed))
