@@ -5,6 +5,9 @@ import importlib.util
 import pytest
 from helpers import REPO_ROOT, backend
 
+# The script is under test, not the library: once per CI (the TensorFlow pass).
+pytestmark = pytest.mark.once
+
 
 def _module():
     spec = importlib.util.spec_from_file_location(

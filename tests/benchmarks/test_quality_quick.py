@@ -10,6 +10,9 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks" / "quality"))
 
 import common  # noqa: E402
 
+# The script is under test, not the library: once per CI (the TensorFlow pass).
+pytestmark = pytest.mark.once
+
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):

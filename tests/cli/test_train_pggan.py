@@ -53,6 +53,7 @@ def test_phase_images_needs_pggan(tmp_path, capsys):
     assert "--phase-images applies to --model pggan only" in capsys.readouterr().err
 
 
+@pytest.mark.once
 def test_throughput_benchmark_quick_run():
     import json as _json
     import os

@@ -3,8 +3,12 @@
 import importlib.util
 
 import numpy as np
+import pytest
 from helpers import REPO_ROOT
 from PIL import Image
+
+# The script is under test, not the library: once per CI (the TensorFlow pass).
+pytestmark = pytest.mark.once
 
 
 def load_benchmark():

@@ -1,7 +1,11 @@
 import importlib.util
 
 import keras
+import pytest
 from helpers import REPO_ROOT
+
+# The script is under test, not the library: once per CI (the TensorFlow pass).
+pytestmark = pytest.mark.once
 
 
 def _load_benchmark():

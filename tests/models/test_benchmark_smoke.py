@@ -3,10 +3,14 @@
 import importlib.util
 import sys
 
+import pytest
 from helpers import REPO_ROOT, backend
 
 # The throughput benchmarks import benchmarks/_common.py, as they do when run as scripts.
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+
+# The script is under test, not the library: once per CI (the TensorFlow pass).
+pytestmark = pytest.mark.once
 
 
 def _module():

@@ -43,14 +43,16 @@ def configure_threads(num_threads: int | None = None, force: bool = False) -> in
     Raises:
         ValueError: If ``num_threads`` is not a positive integer.
     """
+    if num_threads is not None and (
+        isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
+    ):
+        raise ValueError(
+            f"num_threads must be a positive integer; received num_threads={num_threads!r}."
+        )
     if not force and any(os.environ.get(name) for name in USER_THREAD_VARIABLES):
         return None
     if num_threads is None:
         num_threads = min(physical_cores(), MAX_DEFAULT_THREADS)
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-        raise ValueError(
-            f"num_threads must be a positive integer; received num_threads={num_threads!r}."
-        )
     # Refused once the runtime has started: the counts then stay as they are.
     with contextlib.suppress(RuntimeError):
         tf.config.threading.set_intra_op_parallelism_threads(num_threads)

@@ -60,14 +60,16 @@ def configure_threads(num_threads: int | None = None, force: bool = False) -> in
         >>> configure_threads(2, force=True)
         2
     """
+    if num_threads is not None and (
+        isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
+    ):
+        raise ValueError(
+            f"num_threads must be a positive integer; received num_threads={num_threads!r}."
+        )
     if not force and any(os.environ.get(name) for name in USER_THREAD_VARIABLES):
         return None
     if num_threads is None:
         num_threads = default_num_threads()
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-        raise ValueError(
-            f"num_threads must be a positive integer; received num_threads={num_threads!r}."
-        )
     torch.set_num_threads(num_threads)
     if torch.get_num_interop_threads() != 1:
         # Once parallel work has started PyTorch refuses; its count then stays.
