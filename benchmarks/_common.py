@@ -166,6 +166,25 @@ def run_worker(script, arguments, backend, env=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def fit_timing_arguments(args):
+    """The command-line flags that pass ``args``' timing settings on to a worker.
+
+    Args:
+        args: Parsed arguments with ``steps``, ``warmup``, ``repeats``, ``batch_size`` and
+            ``resolution`` (the last two may be ``None``: the preset's).
+
+    Returns:
+        A list of strings for :func:`run_worker`.
+    """
+    arguments = ["--steps", str(args.steps), "--warmup", str(args.warmup)]
+    arguments += ["--repeats", str(args.repeats)]
+    if args.batch_size:
+        arguments += ["--batch-size", str(args.batch_size)]
+    if args.resolution:
+        arguments += ["--resolution", str(args.resolution)]
+    return arguments
+
+
 def time_preset_fit(preset, steps, warmup, repeats, batch_size=None, resolution=None):
     """Times ``GAN.fit`` on a preset in this process (a benchmark worker calls it).
 

@@ -24,7 +24,7 @@ import argparse
 import json
 import os
 
-from _common import run_worker, time_preset_fit
+from _common import fit_timing_arguments, run_worker, time_preset_fit
 
 CONFIGS: dict[str, dict[str, str]] = {
     "default": {"KERAS_FACEGEN_ALLOCATOR": "default"},
@@ -64,12 +64,7 @@ def run(backend: str, preset: str, config: str, args: argparse.Namespace) -> dic
     env.update(CONFIGS[config])
     if backend == "torch":
         env["OMP_WAIT_POLICY"] = "PASSIVE"
-    arguments = ["--worker", preset, "--steps", str(args.steps), "--warmup", str(args.warmup)]
-    arguments += ["--repeats", str(args.repeats)]
-    if args.batch_size:
-        arguments += ["--batch-size", str(args.batch_size)]
-    if args.resolution:
-        arguments += ["--resolution", str(args.resolution)]
+    arguments = ["--worker", preset, *fit_timing_arguments(args)]
     return run_worker(__file__, arguments, backend, env=env)
 
 

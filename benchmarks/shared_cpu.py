@@ -30,7 +30,7 @@ import multiprocessing
 import os
 import time
 
-from _common import run_worker, time_preset_fit
+from _common import fit_timing_arguments, run_worker, time_preset_fit
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -91,12 +91,7 @@ def _busy(stop_at: float) -> None:
 
 def measure(backend: str, config: str, competitor: bool, args: argparse.Namespace) -> dict:
     """One measurement in a fresh process (beside a busy process if ``competitor``)."""
-    arguments = ["--worker", config, "--preset", args.preset, "--steps", str(args.steps)]
-    arguments += ["--warmup", str(args.warmup), "--repeats", str(args.repeats)]
-    if args.batch_size:
-        arguments += ["--batch-size", str(args.batch_size)]
-    if args.resolution:
-        arguments += ["--resolution", str(args.resolution)]
+    arguments = ["--worker", config, "--preset", args.preset, *fit_timing_arguments(args)]
     load = os.getloadavg()[0]
     busy = None
     if competitor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -13,6 +14,20 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def load_benchmark(name: str):
+    """Imports ``benchmarks/<name>.py`` as a module, as the script sees itself when run.
+
+    ``benchmarks/`` goes on ``sys.path`` first: the scripts import ``_common`` from there.
+    """
+    folder = str(REPO_ROOT / "benchmarks")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", f"{folder}/{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def backend() -> str:

@@ -1,18 +1,11 @@
 """Smoke test of benchmarks/multiprocess.py (a tiny GAN, 3 steps, 1 and 2 processes)."""
 
-import importlib.util
-
 import pytest
-from helpers import REPO_ROOT
+from helpers import load_benchmark
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location(
-        "multiprocess_benchmark", REPO_ROOT / "benchmarks" / "multiprocess.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("multiprocess")
 
 
 @pytest.mark.multibackend

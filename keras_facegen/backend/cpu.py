@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["physical_cores"]
+__all__ = ["check_num_threads", "physical_cores"]
 
 
 def physical_cores() -> int:
@@ -44,3 +44,20 @@ def physical_cores() -> int:
     except (OSError, ValueError):
         cores = set()
     return max(1, len(cores) or len(allowed))
+
+
+def check_num_threads(num_threads: object) -> None:
+    """Refuses a thread count that is given and is not a positive integer.
+
+    Args:
+        num_threads: ``None`` (the default count) or the count asked for.
+
+    Raises:
+        ValueError: Naming the value, if it is not a positive ``int`` (``bool`` included).
+    """
+    if num_threads is not None and (
+        isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
+    ):
+        raise ValueError(
+            f"num_threads must be a positive integer; received num_threads={num_threads!r}."
+        )

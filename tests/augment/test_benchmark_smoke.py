@@ -1,21 +1,14 @@
 """Smoke test of benchmarks/augment_cost.py (tiny settings, active backend, in-process)."""
 
-import importlib.util
-
 import pytest
-from helpers import REPO_ROOT, backend
+from helpers import backend, load_benchmark
 
 # The script is under test, not the library: once per CI (the TensorFlow pass).
 pytestmark = pytest.mark.once
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location(
-        "augment_cost", REPO_ROOT / "benchmarks" / "augment_cost.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("augment_cost")
 
 
 def test_augment_cost_quick_times_every_side(capsys):

@@ -1,22 +1,11 @@
 """Smoke test of benchmarks/allocator.py (tiny preset, each allocator setting in its process)."""
 
-import importlib.util
-import sys
-
 import pytest
-from helpers import REPO_ROOT
-
-# The benchmark imports benchmarks/_common.py, as it does when run as a script.
-sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+from helpers import load_benchmark
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location(
-        "allocator_benchmark", REPO_ROOT / "benchmarks" / "allocator.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("allocator")
 
 
 @pytest.mark.multibackend

@@ -1,11 +1,8 @@
 """Tests of benchmarks/gpu.py: the FLOP counter by hand, and quick runs of every side on CPU."""
 
-import importlib.util
-import sys
-
 import keras
 import pytest
-from helpers import REPO_ROOT
+from helpers import load_benchmark
 
 from keras_facegen.layers import (
     EqualizedConv2D,
@@ -14,17 +11,9 @@ from keras_facegen.layers import (
     SubpixelConv2DTranspose,
 )
 
-# The benchmark imports benchmarks/_common.py, as it does when run as a script.
-sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-
 
 def _module():
-    spec = importlib.util.spec_from_file_location(
-        "gpu_benchmark", REPO_ROOT / "benchmarks" / "gpu.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("gpu")
 
 
 def test_forward_flops_of_keras_layers_by_hand():

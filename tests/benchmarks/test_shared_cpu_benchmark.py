@@ -1,22 +1,11 @@
 """Smoke test of benchmarks/shared_cpu.py (tiny preset, alone and beside a busy process)."""
 
-import importlib.util
-import sys
-
 import pytest
-from helpers import REPO_ROOT
-
-# The benchmark imports benchmarks/_common.py, as it does when run as a script.
-sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+from helpers import load_benchmark
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location(
-        "shared_cpu_benchmark", REPO_ROOT / "benchmarks" / "shared_cpu.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("shared_cpu")
 
 
 @pytest.mark.multibackend

@@ -1,20 +1,13 @@
-import importlib.util
-
 import keras
 import pytest
-from helpers import REPO_ROOT
+from helpers import load_benchmark
 
 # The script is under test, not the library: once per CI (the TensorFlow pass).
 pytestmark = pytest.mark.once
 
 
 def _load_benchmark():
-    spec = importlib.util.spec_from_file_location(
-        "benchmarks_layers", REPO_ROOT / "benchmarks" / "layers.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("layers")
 
 
 def test_quick_benchmark_runs_on_the_active_backend(capsys):

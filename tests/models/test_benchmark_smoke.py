@@ -1,25 +1,14 @@
 """Smoke test of benchmarks/train_throughput.py (tiny settings, active backend, in-process)."""
 
-import importlib.util
-import sys
-
 import pytest
-from helpers import REPO_ROOT, backend
-
-# The throughput benchmarks import benchmarks/_common.py, as they do when run as scripts.
-sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+from helpers import backend, load_benchmark
 
 # The script is under test, not the library: once per CI (the TensorFlow pass).
 pytestmark = pytest.mark.once
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location(
-        "train_throughput", REPO_ROOT / "benchmarks" / "train_throughput.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("train_throughput")
 
 
 def test_train_throughput_quick_times_every_side(capsys):
@@ -60,11 +49,7 @@ def test_table_computes_the_ratios_from_the_best_runs():
 
 
 def test_strided_convs_quick_times_every_layer_and_computation(capsys):
-    spec = importlib.util.spec_from_file_location(
-        "strided_convs", REPO_ROOT / "benchmarks" / "strided_convs.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_benchmark("strided_convs")
     from keras_facegen.layers import _strided
 
     threshold = _strided.MATMUL_MIN_OUTPUT_CHANNELS

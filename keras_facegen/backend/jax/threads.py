@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from keras_facegen.backend.cpu import physical_cores
+from keras_facegen.backend.cpu import check_num_threads, physical_cores
 
 
 def configure_threads(num_threads: int | None = None, force: bool = False) -> int | None:
@@ -28,12 +28,7 @@ def configure_threads(num_threads: int | None = None, force: bool = False) -> in
         ValueError: If ``num_threads`` is given and is not a positive integer.
     """
     del force
-    if num_threads is not None and (
-        isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
-    ):
-        raise ValueError(
-            f"num_threads must be a positive integer; received num_threads={num_threads!r}."
-        )
+    check_num_threads(num_threads)
     return None
 
 

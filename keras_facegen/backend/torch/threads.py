@@ -16,7 +16,7 @@ import os
 
 import torch
 
-from keras_facegen.backend.cpu import physical_cores
+from keras_facegen.backend.cpu import check_num_threads, physical_cores
 
 #: The most intra-op threads :func:`default_num_threads` picks.
 MAX_DEFAULT_THREADS = 4
@@ -60,12 +60,7 @@ def configure_threads(num_threads: int | None = None, force: bool = False) -> in
         >>> configure_threads(2, force=True)
         2
     """
-    if num_threads is not None and (
-        isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
-    ):
-        raise ValueError(
-            f"num_threads must be a positive integer; received num_threads={num_threads!r}."
-        )
+    check_num_threads(num_threads)
     if not force and any(os.environ.get(name) for name in USER_THREAD_VARIABLES):
         return None
     if num_threads is None:
