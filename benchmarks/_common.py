@@ -166,6 +166,26 @@ def run_worker(script, arguments, backend, env=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def add_fit_timing_options(parser, steps=10, warmup=2):
+    """Adds ``--steps``, ``--warmup``, ``--repeats``, ``--batch-size`` and ``--resolution``.
+
+    Args:
+        parser: An ``argparse.ArgumentParser``.
+        steps: Default batches per timed run.
+        warmup: Default untimed batches first (compilation).
+    """
+    parser.add_argument("--steps", type=int, default=steps, help="batches per timed run")
+    parser.add_argument("--warmup", type=int, default=warmup, help="untimed batches first")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs; the best counts")
+    parser.add_argument("--batch-size", type=int, default=None, help="the preset's by default")
+    parser.add_argument("--resolution", type=int, default=None, help="the preset's by default")
+
+
+def quick_fit_timing(args):
+    """Tiny smoke-test timing settings: 2 steps after 1, one run, batch 4 at 32x32."""
+    args.steps, args.warmup, args.repeats, args.batch_size, args.resolution = 2, 1, 1, 4, 32
+
+
 def fit_timing_arguments(args):
     """The command-line flags that pass ``args``' timing settings on to a worker.
 

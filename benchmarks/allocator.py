@@ -24,7 +24,13 @@ import argparse
 import json
 import os
 
-from _common import fit_timing_arguments, run_worker, time_preset_fit
+from _common import (
+    add_fit_timing_options,
+    fit_timing_arguments,
+    quick_fit_timing,
+    run_worker,
+    time_preset_fit,
+)
 
 CONFIGS: dict[str, dict[str, str]] = {
     "default": {"KERAS_FACEGEN_ALLOCATOR": "default"},
@@ -43,17 +49,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--presets", default="face64_small", help="comma-separated presets")
     parser.add_argument("--backends", default="tensorflow", help="comma-separated backends")
     parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated")
-    parser.add_argument("--steps", type=int, default=10, help="train steps per timed run")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps (compilation)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per process")
-    parser.add_argument("--batch-size", type=int, default=None, help="the preset's by default")
-    parser.add_argument("--resolution", type=int, default=None, help="the preset's by default")
+    add_fit_timing_options(parser, steps=10, warmup=2)
     parser.add_argument("--json", action="store_true", help="print JSON lines")
     parser.add_argument("--quick", action="store_true", help="tiny smoke-test settings")
     parser.add_argument("--worker", metavar="PRESET", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.steps, args.warmup, args.repeats, args.batch_size, args.resolution = 2, 1, 1, 4, 32
+        quick_fit_timing(args)
         args.presets = "face64_small"
     return args
 

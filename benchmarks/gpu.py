@@ -262,6 +262,18 @@ def _device(backend: str) -> str:
     return "CPU" if device.platform == "cpu" else device.device_kind
 
 
+def _timing(seconds, args, batch, generator, discriminator, backend):
+    """A worker's JSON result: best run time, settings, forward FLOPs per image, device."""
+    return {
+        "seconds": seconds,
+        "steps": args.steps,
+        "batch": batch,
+        "g_flops": forward_flops(generator),
+        "d_flops": forward_flops(discriminator),
+        "device": _device(backend),
+    }
+
+
 def _synchronize(backend: str, variable: Any) -> None:
     """Waits for the device to finish the work queued so far."""
     if backend == "torch":
@@ -342,14 +354,7 @@ def library_worker(args: argparse.Namespace) -> dict[str, Any]:
     seconds = _time(
         run, args.steps, args.warmup, args.repeats, lambda: _synchronize(backend, weight)
     )
-    return {
-        "seconds": seconds,
-        "steps": args.steps,
-        "batch": batch,
-        "g_flops": forward_flops(generator),
-        "d_flops": forward_flops(discriminator),
-        "device": _device(backend),
-    }
+    return _timing(seconds, args, batch, generator, discriminator, backend)
 
 
 def reference_worker(args: argparse.Namespace) -> dict[str, Any]:
@@ -431,14 +436,7 @@ def reference_worker(args: argparse.Namespace) -> dict[str, Any]:
             step()
 
     seconds = _time(run, args.steps, args.warmup, args.repeats, lambda: _synchronize("torch", None))
-    return {
-        "seconds": seconds,
-        "steps": args.steps,
-        "batch": batch,
-        "g_flops": forward_flops(generator),
-        "d_flops": forward_flops(discriminator),
-        "device": _device("torch"),
-    }
+    return _timing(seconds, args, batch, generator, discriminator, "torch")
 
 
 def worker(args: argparse.Namespace) -> dict[str, Any]:

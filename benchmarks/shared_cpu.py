@@ -30,7 +30,13 @@ import multiprocessing
 import os
 import time
 
-from _common import fit_timing_arguments, run_worker, time_preset_fit
+from _common import (
+    add_fit_timing_options,
+    fit_timing_arguments,
+    quick_fit_timing,
+    run_worker,
+    time_preset_fit,
+)
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
@@ -51,17 +57,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backends", default=",".join(BACKENDS))
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--preset", default="face64_small")
-    parser.add_argument("--steps", type=int, default=20, help="batches per timed run")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed batches first")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs; the best counts")
-    parser.add_argument("--batch-size", type=int, default=None, help="the preset's by default")
-    parser.add_argument("--resolution", type=int, default=None, help="the preset's by default")
+    add_fit_timing_options(parser, steps=20, warmup=3)
     parser.add_argument("--no-competitor", action="store_true", help="only the quiet runs")
     parser.add_argument("--quick", action="store_true", help="tiny smoke-test settings")
     parser.add_argument("--worker", metavar="CONFIG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.steps, args.warmup, args.repeats, args.batch_size, args.resolution = 2, 1, 1, 4, 32
+        quick_fit_timing(args)
     for config in args.configs.split(","):
         if config not in CONFIGS:
             parser.error(
