@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with quiet(verbose):
             import_quietly("keras", verbose=verbose)
-            configure_backend_threads()
+            configure_backend_threads(verbose)
             args.handler(args)
     except INPUT_ERRORS as error:
         print(f"{PROG}: error: {one_line(error)}", file=sys.stderr)

@@ -126,8 +126,31 @@ def quiet(verbose: bool) -> Iterator[None]:
                 logger.setLevel(level)
 
 
-def configure_backend_threads() -> None:
-    """Sets the backend's CPU threads (keras is imported by now): ``backend.configure_threads``."""
+def configure_backend_threads(verbose: bool = False) -> None:
+    """Sets the backend's CPU threads (keras is imported by now): ``backend.configure_threads``.
+
+    On TensorFlow this can start the runtime, whose platform probes (CUDA on a machine without a
+    GPU) log to file descriptor 2 before TensorFlow's logging is set up; like
+    :func:`import_quietly`, the call runs with that output hidden unless ``verbose`` (and shown
+    if it fails).
+
+    Args:
+        verbose: Let the framework's start-up output through.
+    """
     from keras_facegen.backend import configure_threads
 
-    configure_threads()
+    if verbose:
+        configure_threads()
+        return
+    error: BaseException | None = None
+    with _stderr_to_file() as capture:
+        try:
+            configure_threads()
+        except BaseException as caught:  # shown with the hidden output, after fd 2 is back
+            error = caught
+        if error is not None:
+            capture.seek(0)
+            hidden = capture.read().decode(errors="replace")
+    if error is not None:
+        sys.stderr.write(hidden)
+        raise error

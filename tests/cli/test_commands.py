@@ -488,3 +488,26 @@ def test_openmp_threads_sleep_when_idle_on_torch(monkeypatch):
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's choice wins
     _quiet.thread_environment()
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_thread_setup_output_is_hidden_unless_it_fails(monkeypatch, capfd):
+    import os
+
+    from keras_facegen import backend
+    from keras_facegen.cli import _quiet
+
+    def chatty():
+        os.write(2, b"platform probe chatter\n")
+
+    monkeypatch.setattr(backend, "configure_threads", chatty)
+    _quiet.configure_backend_threads(verbose=False)
+    assert capfd.readouterr().err == ""
+
+    def failing():
+        os.write(2, b"why it failed\n")
+        raise RuntimeError("no threads")
+
+    monkeypatch.setattr(backend, "configure_threads", failing)
+    with pytest.raises(RuntimeError, match="no threads"):
+        _quiet.configure_backend_threads(verbose=False)
+    assert "why it failed" in capfd.readouterr().err
