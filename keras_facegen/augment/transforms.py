@@ -63,14 +63,20 @@ def _reflect(index: Any, size: int) -> Any:
 
 
 def _gather(images: Any, rows: Any, cols: Any) -> Any:
-    """``out[n, y, x] = images[n, rows[n, y, x], cols[n, y, x]]`` for valid int32 indices."""
+    """``out[n, y, x, ...] = images[n, rows[n, y, x, ...], cols[n, y, x, ...]]``, one gather.
+
+    ``rows`` and ``cols`` are valid int32 indices of shape ``(N, H, W)`` or ``(N, H, W, K)``
+    (``K`` pixels read per output pixel); the result has their shape plus the channels.
+    """
     height, width = _static_hw(images)
     channels = images.shape[-1]
     batch = ops.shape(images)[0]
-    base = ops.reshape(ops.arange(batch, dtype="int32") * (height * width), (-1, 1, 1))
+    taps = tuple(int(d) for d in rows.shape[3:])
+    first = ops.arange(batch, dtype="int32") * (height * width)
+    base = ops.reshape(first, (-1, 1, 1) + (1,) * len(taps))
     flat = ops.reshape(base + rows * width + cols, (-1,))
     pixels = ops.take(ops.reshape(images, (-1, channels)), flat, axis=0)
-    return ops.reshape(pixels, (-1, height, width, channels))
+    return ops.reshape(pixels, (-1, height, width, *taps, channels))
 
 
 def _grid(images: Any) -> tuple[Any, Any]:
@@ -292,20 +298,19 @@ def warp(images: Any, matrix: Any) -> Any:
     base_x, base_y = ops.floor(src_x), ops.floor(src_y)
     frac_x, frac_y = src_x - base_x, src_y - base_y
     base_x, base_y = ops.cast(base_x, "int32"), ops.cast(base_y, "int32")
-    # All 16 taps in one gather (and one scatter in the backward pass): tap k = 4 * i + j reads
+    # All 16 taps in one gather (and one scatter in the backward pass): tap 4 * i + j reads
     # row base_y + i - 1 and column base_x + j - 1.
     offsets = (-1, 0, 1, 2)
     tap_rows = [_reflect(base_y + d, height) for d in offsets]
     tap_cols = [_reflect(base_x + d, width) for d in offsets]
     weights_y = [_cubic_weight(frac_y - d) for d in offsets]
     weights_x = [_cubic_weight(frac_x - d) for d in offsets]
-    batch = ops.shape(images)[0]
-    first = ops.reshape(ops.arange(batch, dtype="int32") * (height * width), (-1, 1, 1, 1))
-    index = ops.stack([r * width + c for r in tap_rows for c in tap_cols], axis=-1) + first
+    taps = _gather(
+        images,
+        ops.stack([r for r in tap_rows for _ in tap_cols], axis=-1),
+        ops.stack([c for _ in tap_rows for c in tap_cols], axis=-1),
+    )
     weight = ops.stack([wy * wx for wy in weights_y for wx in weights_x], axis=-1)
-    channels = images.shape[-1]
-    taps = ops.take(ops.reshape(images, (-1, channels)), ops.reshape(index, (-1,)), axis=0)
-    taps = ops.reshape(taps, (-1, height, width, 16, channels))
     weight = ops.cast(ops.expand_dims(weight, -1), _dtype(images))
     return ops.sum(taps * weight, axis=3)
 
