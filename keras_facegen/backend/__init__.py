@@ -101,6 +101,11 @@ def replica_sum(x: Any) -> Any:
     return backend_module().distributed.replica_sum(x)
 
 
+def _threads_module() -> ModuleType:
+    """``keras_facegen.backend.<active backend>.threads``."""
+    return importlib.import_module(f"{backend_module().__name__}.threads")
+
+
 def configure_threads(num_threads: int | None = None, force: bool = False) -> int | None:
     """Sets the active backend's CPU threads so that training holds up on a shared CPU.
 
@@ -123,8 +128,7 @@ def configure_threads(num_threads: int | None = None, force: bool = False) -> in
     Raises:
         ValueError: If ``num_threads`` is not a positive integer.
     """
-    module = importlib.import_module(f"{backend_module().__name__}.threads")
-    result: int | None = module.configure_threads(num_threads, force=force)
+    result: int | None = _threads_module().configure_threads(num_threads, force=force)
     return result
 
 
@@ -140,8 +144,7 @@ def thread_settings() -> dict[str, int | str]:
         >>> isinstance(thread_settings(), dict)
         True
     """
-    module = importlib.import_module(f"{backend_module().__name__}.threads")
-    settings: dict[str, int | str] = module.thread_settings()
+    settings: dict[str, int | str] = _threads_module().thread_settings()
     return settings
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["check_num_threads", "physical_cores"]
+__all__ = ["MAX_DEFAULT_THREADS", "check_num_threads", "default_num_threads", "physical_cores"]
+
+#: The most intra-op threads :func:`default_num_threads` picks.
+MAX_DEFAULT_THREADS = 4
 
 
 def physical_cores() -> int:
@@ -44,6 +47,19 @@ def physical_cores() -> int:
     except (OSError, ValueError):
         cores = set()
     return max(1, len(cores) or len(allowed))
+
+
+def default_num_threads() -> int:
+    """The intra-op thread count the backends' ``configure_threads`` pick: ``min(cores, 4)``.
+
+    Returns:
+        ``min(physical_cores(), MAX_DEFAULT_THREADS)``, a positive integer.
+
+    Example:
+        >>> default_num_threads() == min(physical_cores(), MAX_DEFAULT_THREADS)
+        True
+    """
+    return min(physical_cores(), MAX_DEFAULT_THREADS)
 
 
 def check_num_threads(num_threads: object) -> None:

@@ -391,9 +391,11 @@ def test_torch_threads_default(monkeypatch):
             monkeypatch.delenv(name, raising=False)
         expected = min(threads.physical_cores(), 4)
         assert threads.configure_threads() == expected == torch.get_num_threads()
-        monkeypatch.setattr(threads, "physical_cores", lambda: 16)
+        from keras_facegen.backend import cpu
+
+        monkeypatch.setattr(cpu, "physical_cores", lambda: 16)
         assert threads.configure_threads() == 4 == torch.get_num_threads()
-        monkeypatch.setattr(threads, "physical_cores", lambda: 1)
+        monkeypatch.setattr(cpu, "physical_cores", lambda: 1)
         assert threads.configure_threads() == 1 == torch.get_num_threads()
         assert threads.configure_threads(1, force=True) == 1
         with pytest.raises(ValueError, match="num_threads"):

@@ -5,9 +5,10 @@ independent ops side by side on an inter-op pool of the same size, so a GAN step
 as many threads runnable as there are cores. Alone that costs little; beside another busy
 process, threads that wait on each other inside an op lose their time slices to it.
 :func:`configure_threads` sets one intra-op thread per physical core (at most
-:data:`MAX_DEFAULT_THREADS`) and one inter-op thread, before TensorFlow starts its runtime,
-unless the user chose (``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS``). The
-measurements behind the choice are in docs/benchmarks.md ("Training on a shared CPU").
+:data:`keras_facegen.backend.cpu.MAX_DEFAULT_THREADS`) and one inter-op thread, before
+TensorFlow starts its runtime, unless the user chose (``TF_NUM_INTRAOP_THREADS`` /
+``TF_NUM_INTEROP_THREADS``). The measurements behind the choice are in docs/benchmarks.md
+("Training on a shared CPU").
 """
 
 from __future__ import annotations
@@ -17,10 +18,7 @@ import os
 
 import tensorflow as tf
 
-from keras_facegen.backend.cpu import check_num_threads, physical_cores
-
-#: The most intra-op threads :func:`configure_threads` picks.
-MAX_DEFAULT_THREADS = 4
+from keras_facegen.backend.cpu import check_num_threads, default_num_threads
 
 #: Environment variables that mean "the user chose the thread counts; leave them alone".
 USER_THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
@@ -47,7 +45,7 @@ def configure_threads(num_threads: int | None = None, force: bool = False) -> in
     if not force and any(os.environ.get(name) for name in USER_THREAD_VARIABLES):
         return None
     if num_threads is None:
-        num_threads = min(physical_cores(), MAX_DEFAULT_THREADS)
+        num_threads = default_num_threads()
     # Refused once the runtime has started: the counts then stay as they are.
     with contextlib.suppress(RuntimeError):
         tf.config.threading.set_intra_op_parallelism_threads(num_threads)

@@ -16,26 +16,24 @@ import os
 
 import torch
 
-from keras_facegen.backend.cpu import check_num_threads, physical_cores
+from keras_facegen.backend.cpu import (
+    MAX_DEFAULT_THREADS,
+    check_num_threads,
+    default_num_threads,
+    physical_cores,
+)
 
-#: The most intra-op threads :func:`default_num_threads` picks.
-MAX_DEFAULT_THREADS = 4
+__all__ = [
+    "MAX_DEFAULT_THREADS",
+    "USER_THREAD_VARIABLES",
+    "configure_threads",
+    "default_num_threads",
+    "physical_cores",
+    "thread_settings",
+]
 
 #: Environment variables that mean "the user chose the thread count; leave it alone".
 USER_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TORCH_NUM_THREADS")
-
-
-def default_num_threads() -> int:
-    """The intra-op thread count :func:`configure_threads` picks: ``min(physical cores, 4)``.
-
-    Returns:
-        A positive integer.
-
-    Example:
-        >>> default_num_threads() == min(physical_cores(), MAX_DEFAULT_THREADS)
-        True
-    """
-    return min(physical_cores(), MAX_DEFAULT_THREADS)
 
 
 def configure_threads(num_threads: int | None = None, force: bool = False) -> int | None:
