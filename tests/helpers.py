@@ -14,6 +14,8 @@ import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = ("tensorflow", "jax", "torch")
+#: The XLA flags conftest.py gave this test process, for subprocesses that set flags of their own.
+TEST_XLA_FLAGS = os.environ.get("XLA_FLAGS", "")
 
 
 def load_benchmark(name: str):

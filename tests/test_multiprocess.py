@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, TEST_XLA_FLAGS
 
 pytestmark = [pytest.mark.multibackend, pytest.mark.slow]
 
@@ -68,7 +68,7 @@ def start(backend: str, mode: str, num: int, index: int, port: int, folder: Path
         KERAS_BACKEND=backend,
         TF_CPP_MIN_LOG_LEVEL="2",
         PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "tests")]),
-        XLA_FLAGS="",
+        XLA_FLAGS=TEST_XLA_FLAGS,
         PYTHONUNBUFFERED="1",
     )
     log = open(folder / f"{mode}_{num}_{index}.log", "w")  # noqa: SIM115 (closed by finish)

@@ -3,7 +3,7 @@
 import gan_fixtures as F
 import numpy as np
 import pytest
-from helpers import BACKENDS, run_python
+from helpers import BACKENDS, TEST_XLA_FLAGS, run_python
 
 pytestmark = pytest.mark.multibackend
 
@@ -101,7 +101,7 @@ def test_jax_data_parallel_on_two_cpu_devices_matches_one_device():
     result = run_python(
         _JAX_DATA_PARALLEL,
         backend="jax",
-        env={"XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
+        env={"XLA_FLAGS": f"{TEST_XLA_FLAGS} --xla_force_host_platform_device_count=2"},
     )
     assert "ok" in result.stdout
 
