@@ -68,8 +68,8 @@ def reference_gan_base(generator, discriminator, make_optimizer):
         def metrics(self):
             return [self.d_loss_tracker, self.g_loss_tracker]
 
-        def compile(self):
-            super().compile()
+        def compile(self, run_eagerly=False):
+            super().compile(run_eagerly=run_eagerly)
             self.d_optimizer, self.g_optimizer = make_optimizer(), make_optimizer()
             self.d_optimizer.build(discriminator.trainable_variables)
             self.g_optimizer.build(generator.trainable_variables)
@@ -133,6 +133,42 @@ def reference_gan_base(generator, discriminator, make_optimizer):
             return logs, state
 
     return ReferenceGANBase
+
+
+def quick_eager(quick):
+    """``run_eagerly`` for a benchmark's models: true for a ``--quick`` run on TensorFlow.
+
+    A smoke run's few tiny steps cost less eagerly than tracing the train step into a
+    ``tf.function`` (once per model, and per phase of a ``ProgressiveGAN``), which was most of
+    its time. JAX is left compiled: op by op, its first steps are slower than one compilation.
+
+    Args:
+        quick: Whether the run is a ``--quick`` smoke run.
+
+    Returns:
+        Whether to run eagerly.
+    """
+    import keras
+
+    return bool(quick) and keras.backend.backend() == "tensorflow"
+
+
+def block_other_frameworks():
+    """Runs this worker process as if TensorFlow and JAX were not installed, but its backend.
+
+    Keras imports them whenever they are installed, on every backend: TensorFlow to seed it
+    (``keras.utils.set_random_seed``) and to look for its types when serializing (which
+    ``GAN.compile`` does), JAX for its checkpoint callback. In a worker that never runs them
+    that costs seconds of start-up on 2 shared cores (TensorFlow 5-15 s, JAX about 1.5 s of
+    CPU) and loads their libraries and thread pools into the process. A ``None`` in
+    ``sys.modules`` makes ``import tensorflow`` raise ``ImportError``, which Keras reads as "not
+    installed" (and a worker that did need it fails loudly). A worker calls this first, before
+    it builds anything.
+    """
+    import keras
+
+    for name in {"tensorflow", "jax"} - {keras.backend.backend()}:
+        sys.modules.setdefault(name, None)
 
 
 def run_worker(script, arguments, backend, env=None):

@@ -26,6 +26,7 @@ import os
 
 from _common import (
     add_fit_timing_options,
+    block_other_frameworks,
     fit_timing_arguments,
     quick_fit_timing,
     run_worker,
@@ -72,6 +73,7 @@ def run(backend: str, preset: str, config: str, args: argparse.Namespace) -> dic
 
 def worker(args: argparse.Namespace) -> None:
     """Inside the fresh process: time the preset, print one JSON line."""
+    block_other_frameworks()
     from keras_facegen import runtime
 
     result = time_preset_fit(

@@ -13,6 +13,10 @@ best run, and the overhead of each side over ``none`` on the same backend. The i
     python benchmarks/augment_cost.py --backends jax --steps 10
     python benchmarks/augment_cost.py --quick                 # smoke test: tiny, in-process
 
+``--quick`` runs every side in this process on this backend: 32x32, batch 4, one warm-up batch
+and one timed one; on TensorFlow the steps run eagerly (tracing each side's ``tf.function`` was
+most of a quick run).
+
 Timings are only meaningful on an idle machine: the table prints the load average of each run.
 """
 
@@ -66,7 +70,11 @@ def run_side(side, batch, steps, repeats, quick=False):
     gan = gan_from_preset("face64_small", resolution=resolution, seed=0, augment=_augment(side))
     images = np.random.default_rng(0).uniform(-1, 1, (batch * 2, resolution, resolution, 3))
     images = images.astype("float32")
-    gan.fit(images, batch_size=batch, epochs=1, verbose=0)  # compile
+    if quick and keras.backend.backend() == "tensorflow":
+        # Tracing the step was most of a smoke run: a few tiny steps cost less eagerly.
+        gan.run_eagerly = True
+    warmup = images[:batch] if quick else images  # quick: one batch (it compiles the step)
+    gan.fit(warmup, batch_size=batch, epochs=1, verbose=0)  # compile
     runs = []
     for _ in range(repeats):
         data = np.concatenate([images] * max(1, -(-steps // 2)))[: batch * steps]

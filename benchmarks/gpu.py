@@ -36,7 +36,8 @@ which cuDNN and XLA use for fp32 convolutions by default); "n/a" on a CPU or unk
     python benchmarks/gpu.py --models dcgan64 --precision bf16 --backends torch
     python benchmarks/gpu.py --quick                            # CPU smoke test (tiny)
 
-The workers never import TensorFlow (a GPU machine may not have it): they block its import.
+The workers never import TensorFlow (a GPU machine may not have it), nor JAX on PyTorch: they
+block those imports (``_common.block_other_frameworks``).
 """
 
 from __future__ import annotations
@@ -44,11 +45,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from typing import Any
 
-from _common import run_worker
+from _common import block_other_frameworks, run_worker
 
 MODELS = ("dcgan64", "pggan128")
 PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16"}
@@ -217,12 +217,6 @@ def peak_tflops(device: str, precision: str) -> float | None:
 
 
 # === Workers (run in their own process) ===
-
-
-def _block_tensorflow() -> None:
-    # Keras imports TensorFlow lazily when it is installed; a GPU machine may not have it,
-    # and blocking it here proves the workers never need it (and skips its import time).
-    sys.modules.setdefault("tensorflow", None)  # type: ignore[arg-type]
 
 
 def _config(model: str, quick: bool, batch: int, phase_images: int) -> dict[str, Any]:
@@ -441,7 +435,7 @@ def reference_worker(args: argparse.Namespace) -> dict[str, Any]:
 
 def worker(args: argparse.Namespace) -> dict[str, Any]:
     """Inside the fresh process: set the precision, run the side, return its result."""
-    _block_tensorflow()
+    block_other_frameworks()
     import keras
 
     keras.mixed_precision.set_global_policy(PRECISIONS[args.precision])

@@ -28,9 +28,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 WORKER = r"""
-import json, sys, time
+import json, os, sys, time
 num, index, port, steps, batch, resolution, preset = sys.argv[1:8]
 num, index, steps, batch, resolution = int(num), int(index), int(steps), int(batch), int(resolution)
+for name in {"tensorflow", "jax"} - {os.environ["KERAS_BACKEND"]}:
+    sys.modules.setdefault(name, None)  # as _common.block_other_frameworks: seconds of start-up
 from keras_facegen import distributed
 if num > 1:
     distributed.initialize(f"127.0.0.1:{port}", num, index, heartbeat_timeout=120)
@@ -98,6 +100,9 @@ def _free_port() -> int:
 def run(backend: str, num: int, args: argparse.Namespace) -> dict:
     """Starts ``num`` processes on ``backend``; returns process 0's measurement."""
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2", **ONE_THREAD)
+    # The caller's XLA flags (the test suite's optimisation level, say) go first: flags after
+    # ONE_THREAD's bare `intra_op_parallelism_threads=1` were seen to have no effect.
+    env["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {ONE_THREAD['XLA_FLAGS']}".strip()
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
     port = _free_port()
     settings = [str(args.steps), str(args.batch_size), str(args.resolution), args.preset]

@@ -23,6 +23,10 @@ warm-up steps (compilation), and each side keeps the best of ``--repeats`` timed
     python benchmarks/pggan_throughput.py --all-backends    # one process per backend and side
     python benchmarks/pggan_throughput.py --quick           # smoke test (tiny, seconds)
 
+``--quick``: 4x4 and 8x8 stages of tiny networks (``fmap_base`` 32, ``fmap_max`` 8), batch 4,
+2 timed steps after 1, one run; on TensorFlow both sides run their steps eagerly (tracing each
+stage's ``tf.function`` was most of a quick run).
+
 Prints ``ratio = ProgressiveGAN images/s / reference images/s`` per stage (target >= 1.0).
 """
 
@@ -34,7 +38,7 @@ import os
 import sys
 import time
 
-from _common import reference_gan_base, run_worker
+from _common import block_other_frameworks, quick_eager, reference_gan_base, run_worker
 
 BACKENDS = ("tensorflow", "jax", "torch")
 LATENT_DIM = 64
@@ -243,7 +247,7 @@ def progressive_worker(args):
     gan = ProgressiveGAN(
         generator, discriminator, schedule=schedule, ema_decay=0.999 if args.ema else None, seed=0
     )
-    gan.compile()
+    gan.compile(run_eagerly=quick_eager(args.quick))
     images = _images(args, args.resolution)
     first = {}
     for phase in phases(schedule):
@@ -273,7 +277,7 @@ def reference_worker(args):
     results = {}
     for res in _stages(args):
         model = reference_model(pggan_stage(generator, res), pggan_stage(discriminator, res))
-        model.compile()
+        model.compile(run_eagerly=quick_eager(args.quick))
         images = _images(args, args.resolution)
         position = {"start": 0}
 
@@ -300,6 +304,7 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     if args.worker:
+        block_other_frameworks()
         worker = progressive_worker if args.worker == "progressive" else reference_worker
         print(json.dumps(worker(args)))
         return None

@@ -32,6 +32,7 @@ import time
 
 from _common import (
     add_fit_timing_options,
+    block_other_frameworks,
     fit_timing_arguments,
     quick_fit_timing,
     run_worker,
@@ -74,6 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def worker(args: argparse.Namespace) -> None:
     """Inside the fresh process: set the configuration up, time the preset, print JSON."""
+    block_other_frameworks()
     from keras_facegen import backend
 
     if args.worker == "cli":

@@ -69,6 +69,20 @@ def setup(args: argparse.Namespace) -> None:
     args.cache.mkdir(parents=True, exist_ok=True)
 
 
+def quick_eager(gan: Any, args: argparse.Namespace) -> Any:
+    """With ``--quick`` on TensorFlow, ``gan`` runs its steps eagerly; returns it.
+
+    A smoke run trains a few tiny steps per model: tracing the train step into a
+    ``tf.function`` (once per GAN, once per phase of a ``ProgressiveGAN``) was most of its time,
+    and the steps cost less eagerly. JAX stays compiled (op by op its first steps are slower).
+    """
+    import keras
+
+    if args.quick and keras.backend.backend() == "tensorflow":
+        gan.run_eagerly = True
+    return gan
+
+
 def environment() -> dict[str, Any]:
     """Backend, versions and hardware, printed with every table."""
     import keras

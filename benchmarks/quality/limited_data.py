@@ -72,6 +72,7 @@ def run_arm(args, arm, images, held_out, resolution, batch_size):
         "ada": ADA(target=args.ada_target, speed_images=args.ada_speed, seed=args.seed),
     }[arm]
     gan = gan_from_preset(args.preset, resolution=resolution, seed=args.seed, augment=augment)
+    common.quick_eager(gan, args)
     swd = common.swd_settings(args)
     train_eval = images[: args.num_eval]
     batches = ShuffledBatches(images, batch_size=batch_size, seed=args.seed)

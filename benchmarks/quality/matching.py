@@ -27,7 +27,7 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.preset, args.resolution, args.batch_size = "face64_small", 32, 8
-        args.steps, args.eval_every = 4, 2
+        args.steps, args.eval_every = 2, 1
         args.num_images, args.num_eval = 64, 16
     return args
 
@@ -47,6 +47,7 @@ def main(argv=None):
     runs = {}
     for arm, matching in (("with matching", True), ("plain", False)):
         gan = gan_from_preset(args.preset, matching=matching, resolution=resolution, seed=args.seed)
+        common.quick_eager(gan, args)
         rows, seconds = common.train_with_figures(
             gan,
             images,

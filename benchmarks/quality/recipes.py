@@ -147,6 +147,7 @@ def pggan_arm(args, images):
     )
     gan = ProgressiveGAN(generator, discriminator, schedule=schedule, seed=args.seed)
     gan.compile()
+    common.quick_eager(gan, args)
     started = time.perf_counter()
     gan.fit(images, verbose=0)
     seconds = time.perf_counter() - started
@@ -184,7 +185,9 @@ def main(argv=None):
     for preset in [p.strip() for p in args.presets.split(",") if p.strip()]:
         batch = get_preset(preset)["batch_size"] if not args.quick else 8
         steps = max(1, args.images_shown // batch)
-        gan = gan_from_preset(preset, resolution=args.resolution, seed=args.seed)
+        gan = common.quick_eager(
+            gan_from_preset(preset, resolution=args.resolution, seed=args.seed), args
+        )
         seconds = train_steps(gan, images, steps, batch, args.seed)
         evaluate(
             preset,
@@ -198,7 +201,9 @@ def main(argv=None):
     if "keras" not in skip:
         batch = 8 if args.quick else 32
         steps = max(1, args.images_shown // batch)
-        gan = keras_example_gan(args.resolution, args.keras_width_divisor, args.seed)
+        gan = common.quick_eager(
+            keras_example_gan(args.resolution, args.keras_width_divisor, args.seed), args
+        )
         seconds = train_steps(gan, images, steps, batch, args.seed)
         evaluate(
             "keras-io DCGAN",

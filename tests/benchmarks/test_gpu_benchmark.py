@@ -69,16 +69,19 @@ def _check_rows(rows, sides, precisions):
         assert r["step_flops"] > 0 and r["device"] == "CPU" and r["mfu"] is None
     reference = next(r for r in rows if r["side"] == "torch loop")
     assert reference["vs_reference"] == 1.0
+    for r in rows:
+        assert r["vs_reference"] == pytest.approx(r["images_per_s"] / reference["images_per_s"])
 
 
 @pytest.mark.multibackend
 @pytest.mark.slow
-def test_gpu_benchmark_quick_dcgan_on_jax_torch_and_the_torch_loop(capsys):
+def test_gpu_benchmark_quick_dcgan_on_jax_and_the_torch_loop(capsys):
+    # The library on JAX here and on PyTorch below: each backend's branches run once.
     rows = _module().main(
-        ["--quick", "--backends", "jax,torch", "--models", "dcgan64", "--precision", "fp32"]
+        ["--quick", "--backends", "jax", "--models", "dcgan64", "--precision", "fp32"]
     )
-    _check_rows(rows, ["library (jax)", "library (torch)", "torch loop"], ["fp32"])
-    # Both sides train the same networks: the same analytic count.
+    _check_rows(rows, ["library (jax)", "torch loop"], ["fp32"])
+    # Both sides (JAX and PyTorch processes) train the same networks: the same analytic count.
     assert len({(r["g_flops"], r["d_flops"]) for r in rows}) == 1
     out = capsys.readouterr().out
     assert "| dcgan64 | library (jax) | fp32 | 4 |" in out

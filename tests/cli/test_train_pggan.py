@@ -54,33 +54,18 @@ def test_phase_images_needs_pggan(tmp_path, capsys):
 
 
 @pytest.mark.once
-def test_throughput_benchmark_quick_run():
-    import json as _json
-    import os
-    import subprocess
-    import sys
+def test_throughput_benchmark_quick_run(capsys):
+    from helpers import load_benchmark
 
-    from helpers import REPO_ROOT
-
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    out = subprocess.run(
-        [
-            sys.executable,
-            str(REPO_ROOT / "benchmarks" / "pggan_throughput.py"),
-            "--quick",
-            "--json",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=900,
-    )
-    report = _json.loads(out.stdout.strip().splitlines()[-1])["results"]
+    # The parent runs here (TensorFlow is already imported); each side in its own worker process.
+    returned = load_benchmark("pggan_throughput").main(["--quick", "--json"])
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["results"]
     ((backend, stages),) = report.items()
     assert backend == keras.backend.backend()
     assert sorted(stages, key=int) == ["4", "8"]
+    assert list(returned[backend]) == [4, 8]
     for row in stages.values():
+        assert row["progressive_images_per_s"] > 0 and row["reference_images_per_s"] > 0
         assert row["ratio"] == pytest.approx(
             row["progressive_images_per_s"] / row["reference_images_per_s"], rel=0.01
         )
