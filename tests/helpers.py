@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import importlib.util
 import os
 import subprocess
@@ -16,6 +17,24 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = ("tensorflow", "jax", "torch")
 #: The XLA flags conftest.py gave this test process, for subprocesses that set flags of their own.
 TEST_XLA_FLAGS = os.environ.get("XLA_FLAGS", "")
+
+
+class _NoTensorFlow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name.partition(".")[0] == "tensorflow":
+            raise ModuleNotFoundError(f"No module named {name!r} (hidden by the test)")
+
+
+def hide_tensorflow() -> None:
+    """Makes TensorFlow unimportable in this process, as on an install without it.
+
+    For JAX and PyTorch subprocesses: TensorFlow is installed for the TensorFlow pass, and Keras
+    imports all of it when it can (about 8 s of CPU) only to look at its types when serializing
+    an optimizer (``compile``) and to seed it (``keras.utils.set_random_seed``). Call it before
+    anything imports TensorFlow; nothing it already imported is unloaded.
+    """
+    if not any(isinstance(finder, _NoTensorFlow) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _NoTensorFlow())
 
 
 def load_benchmark(name: str):
@@ -44,12 +63,17 @@ def run_python(
     env: dict[str, str] | None = None,
     cwd: str | os.PathLike | None = None,
     timeout: float = 600,
+    without_tensorflow: bool = False,
 ) -> subprocess.CompletedProcess:
     """Runs Python source in a fresh interpreter (optionally on another Keras backend).
 
     The child inherits this environment with ``KERAS_BACKEND`` overridden; a non-zero exit raises
     ``AssertionError`` carrying the child's output, so failures read well in pytest.
+    ``without_tensorflow`` runs the source after :func:`hide_tensorflow` (JAX or PyTorch code
+    that does not need TensorFlow starts seconds faster).
     """
+    if without_tensorflow:
+        code = f"import helpers; helpers.hide_tensorflow()\n{textwrap.dedent(code)}"
     child_env = dict(os.environ)
     child_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     child_env["PYTHONPATH"] = os.pathsep.join(

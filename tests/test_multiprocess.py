@@ -117,28 +117,29 @@ def test_two_processes_train_like_one_and_only_process_0_writes(tmp_path, backen
     alone = dict(np.load(tmp_path / "weights_1_0.npz"))
     first = dict(np.load(tmp_path / "weights_2_0.npz"))
     second = dict(np.load(tmp_path / "weights_2_1.npz"))
-    assert set(first) == set(second) == set(alone)
+    assert set(first) == set(second)
+    assert set(alone) == {k for k in first if not k.startswith("interrupted_")}
+    # Bit for bit the same in both processes: after the interruption (2 steps), after the
+    # resumed run (4 steps), the progressive run, ADA's p and the counters.
     for key in first:
         np.testing.assert_array_equal(first[key], second[key], err_msg=f"{key}: processes differ")
+    # Interrupted after 2 steps and resumed (from a GAN with other weights) to 4, on two
+    # processes: the weights of the uninterrupted one-process run, EMA and ADA state included.
     for key in alone:
         np.testing.assert_allclose(first[key], alone[key], **TOLERANCE, err_msg=key)
     # Training moved the weights well beyond the tolerance (the comparison is not vacuous):
-    # 4 Adam steps at 2e-4 move the largest weight by about 9e-4.
+    # 4 Adam steps at 2e-4 move the largest weight by about MOVED.
     floats = [k for k in first if k[:5] == "init_" and first[k].dtype.kind == "f"]
-    moved = max(np.abs(first[k] - first["gan" + k[4:]]).max() for k in floats)
+    moved = max(np.abs(alone[k] - alone["gan" + k[4:]]).max() for k in floats)
     assert moved > 50 * TOLERANCE["atol"]
-    # Interrupted after 2 steps, resumed (from a model with other weights) to 4: the same weights.
-    for key in [k for k in first if k.startswith("gan_") and k[4:].isdigit()]:
-        resumed = first["resumed_" + key[4:]]
-        np.testing.assert_allclose(resumed, first[key], **TOLERANCE, err_msg=f"resumed {key}")
     np.testing.assert_array_equal(first["gan_counters"], [4, 32])
     np.testing.assert_array_equal(first["pggan_counters"], alone["pggan_counters"])
     # The progressive run crossed the fade to 8x8: 16 + 16 + 16 images (three phases).
     assert first["pggan_counters"][1] == 48
     # ADA: p moved (0.5 is where it started; each step moves it by 8 / 64) to the one-process
-    # value on both processes (r_t over the global batch; the equality loops above cover the
-    # weights, which depend on p and on the augmentation's draws).
-    assert float(first["ada_p"]) != 0.5
+    # value on both processes (r_t over the global batch; the loops above cover the weights,
+    # which depend on p and on the augmentation's draws).
+    assert float(alone["ada_p"]) != 0.5
     assert float(first["ada_p"]) == float(second["ada_p"]) == float(alone["ada_p"])
 
     # One writer: process 1 opened nothing for writing in the run folders; process 0 wrote the
@@ -147,7 +148,7 @@ def test_two_processes_train_like_one_and_only_process_0_writes(tmp_path, backen
     writes_1 = json.loads((tmp_path / "writes_2_1.json").read_text())
     assert writes_1 == []
     assert any(w.endswith("generator.keras") for w in writes_0)
-    for run in ("gan", "resumed", "pggan", "ada"):
+    for run in ("gan", "pggan"):
         two = sorted(
             p.relative_to(tmp_path / "runs_2") for p in (tmp_path / "runs_2" / run).rglob("*")
         )
@@ -161,20 +162,24 @@ def test_two_processes_train_like_one_and_only_process_0_writes(tmp_path, backen
     assert (info["processes"], info["global_batch_size"]) == (1, 8)
 
 
+def _trained_a_step(process) -> bool:
+    return any(line.endswith("] step 0") for line in process.log_path.read_text().splitlines())
+
+
 @pytest.mark.parametrize("backend", ENGINES)
 def test_a_killed_worker_ends_the_other_with_an_error_within_60_s(tmp_path, backend):
     port = free_port()
     processes = [start(backend, "kill", 2, i, port, tmp_path) for i in range(2)]
     try:
+        # Killed as soon as both processes trained a step: the survivor is in its training
+        # loop, waiting for the dead one in the next step's all-reduce.
         deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            if all("step 2" in p.log_path.read_text() for p in processes):
-                break
+        while not all(_trained_a_step(p) for p in processes):
             if any(p.poll() is not None for p in processes):
                 raise AssertionError(_tail(processes[0].log_path.read_text()))
-            time.sleep(1)
-        else:
-            raise AssertionError("the workers did not start training within 600 s")
+            if time.monotonic() > deadline:
+                raise AssertionError("the workers did not start training within 600 s")
+            time.sleep(0.2)
         processes[1].send_signal(signal.SIGKILL)
         killed = time.monotonic()
         processes[0].wait(timeout=60)
@@ -188,13 +193,4 @@ def test_a_killed_worker_ends_the_other_with_an_error_within_60_s(tmp_path, back
     output = processes[0].log_path.read_text()
     assert processes[0].returncode != 0, _tail(output)
     assert elapsed < 60
-    assert any(
-        word in output
-        for word in (
-            "heartbeat",
-            "another task died",
-            "DeadlineExceeded",
-            "Unavailable",
-            "UNAVAILABLE",
-        )
-    ), _tail(output)
+    assert any(word in output for word in ERROR_WORDS), _tail(output)

@@ -16,11 +16,13 @@ Commands, one module each (its parser and its body):
 
 Adding a command: write ``keras_facegen/cli/<name>.py`` with ``add_parser(subparsers)`` (it
 builds its parser with :func:`~keras_facegen.cli._args.command_parser` and sets
-``handler=run``) and ``run(args)``, then list the module in :data:`COMMANDS`. A ``run`` raises
-``ValueError`` / ``OSError`` / ``CommandError`` for bad input; :func:`main` prints them as one
-line and exits with 2. Shared pieces: ``_args`` (parsers, argument types, errors), ``_quiet``
-(logs and threads), ``_paths`` (output checks), ``_models`` (the generator a command loads),
-``_runs`` (``facegen.json``).
+``handler=run``) and ``run(args)``, then list the module in :data:`COMMANDS`. A command may also
+set ``before_framework=f``: ``f(args)`` runs before Keras is imported (checks that need no
+framework, so bad input is refused at once) and returns ``True`` when it did the whole command.
+A ``run`` raises ``ValueError`` / ``OSError`` / ``CommandError`` for bad input; :func:`main`
+prints them as one line and exits with 2. Shared pieces: ``_args`` (parsers, argument types,
+errors), ``_quiet`` (logs and threads), ``_paths`` (output checks), ``_models`` (the generator a
+command loads), ``_runs`` (``facegen.json``).
 """
 
 from __future__ import annotations
@@ -113,8 +115,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args._argv = argv  # train --local-processes starts workers with the same command
     quiet_environment(verbose)
     thread_environment()
+    before_framework = getattr(args, "before_framework", None)
     try:
         with quiet(verbose):
+            # Checks (and work) that need no framework come first: a bad option is answered
+            # without the seconds of importing Keras and its backend.
+            if before_framework is not None and before_framework(args):
+                return 0
             import_quietly("keras", verbose=verbose)
             configure_backend_threads(verbose)
             args.handler(args)

@@ -18,9 +18,18 @@ import time
 from typing import Any
 
 from keras_facegen.cli._args import CommandError, positive_int, seed_int
+from keras_facegen.cli._quiet import selected_backend
 
 #: The options that join a job (``--local-processes`` sets them for each worker itself).
 JOB_OPTIONS = ("--num-processes", "--process-id", "--coordinator")
+
+#: Why PyTorch refuses several processes (what ``keras_facegen.distributed.initialize`` raises
+#: there, said here without importing the backend: the command checks it before any import).
+TORCH_REFUSAL = (
+    "training across several processes is not available on the PyTorch backend (Keras' torch "
+    "trainer has no multi-process support); use KERAS_BACKEND=jax or KERAS_BACKEND=tensorflow, "
+    "or train in one process"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +71,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="start N workers of this command on this machine (127.0.0.1) and wait for them",
     )
+
+
+def check(args: argparse.Namespace) -> None:
+    """Refuses option combinations that cannot run, before Keras and its backend are imported.
+
+    ``--local-processes`` with a job option (it sets those for each worker itself), and several
+    processes on PyTorch: both are answered at once instead of after the framework's start-up
+    (seconds). A job described only by the environment is refused on PyTorch when it is joined.
+
+    Args:
+        args: The parsed ``train`` options (with ``_given``, the options on the command line).
+
+    Raises:
+        CommandError: For a combination that cannot run.
+    """
+    several = [
+        (flag, value)
+        for flag, value in (
+            ("--local-processes", args.local_processes),
+            ("--num-processes", args.num_processes),
+        )
+        if value is not None and value > 1
+    ]
+    if args.local_processes is not None and args.local_processes > 1:
+        given = [flag for flag in JOB_OPTIONS if flag.lstrip("-").replace("-", "_") in args._given]
+        if given:
+            raise CommandError(f"--local-processes starts its own workers; drop {', '.join(given)}")
+    if several and selected_backend() == "torch":
+        raise CommandError(f"{several[0][0]} {several[0][1]}: {TORCH_REFUSAL}")
 
 
 def join(args: argparse.Namespace) -> bool:
@@ -128,23 +166,16 @@ def launch_local(args: argparse.Namespace) -> None:
     """Runs the same ``train`` command in ``--local-processes`` workers on 127.0.0.1.
 
     Worker 0's output is shown (progress, the final line); the others are quiet unless one
-    fails, then its last line is the error. All workers are stopped if one fails.
+    fails, then its last line is the error. All workers are stopped if one fails. The launcher
+    itself needs no framework: the command runs it before importing Keras.
 
     Args:
         args: The parsed ``train`` options (with ``_argv``, the command line).
 
     Raises:
-        CommandError: If a job option is given too, or a worker fails.
+        CommandError: If a job option is given too, on PyTorch, or if a worker fails.
     """
-    given = [flag for flag in JOB_OPTIONS if flag.lstrip("-").replace("-", "_") in args._given]
-    if given:
-        raise CommandError(f"--local-processes starts its own workers; drop {', '.join(given)}")
-    import keras
-
-    if keras.backend.backend() == "torch":
-        from keras_facegen.backend.torch.distributed import TORCH_MESSAGE
-
-        raise CommandError(f"--local-processes: {TORCH_MESSAGE}")
+    check(args)
     count = int(args.local_processes)
     port = _free_ports(count)
     base = _without_local(list(args._argv))

@@ -9,6 +9,7 @@ from typing import Any
 from keras_facegen.cli._args import CommandError, command_parser, decay, positive_int, seed_int
 from keras_facegen.cli._paths import check_output_folder
 from keras_facegen.cli._processes import add_arguments as add_process_arguments
+from keras_facegen.cli._processes import check as check_processes
 from keras_facegen.cli._processes import join, launch_local
 from keras_facegen.cli._runs import read_run_info, run_settings, settings_for_resume
 
@@ -145,7 +146,7 @@ def add_parser(subparsers: Any) -> None:
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     add_process_arguments(train)
-    train.set_defaults(handler=run)
+    train.set_defaults(handler=run, before_framework=before_framework)
 
 
 #: ``--augment`` choices (see ``keras_facegen.augment``).
@@ -220,14 +221,30 @@ def _check_run_folder(args: argparse.Namespace) -> None:
     _resolve_augment(args, recorded)
 
 
+def before_framework(args: argparse.Namespace) -> bool:
+    """What ``train`` does before Keras is imported: option checks, ``--local-processes``.
+
+    Several processes on PyTorch and job options next to ``--local-processes`` are refused at
+    once; ``--local-processes N`` starts its ``N`` workers (each imports the framework, the
+    launcher does not).
+
+    Returns:
+        Whether the command is done (the workers ran); else :func:`run` follows.
+    """
+    check_processes(args)
+    if args.local_processes is not None and args.local_processes > 1:
+        launch_local(args)
+        return True
+    return False
+
+
 def run(args: argparse.Namespace) -> None:
     """Trains as ``args`` say; every input is checked before the run folder is created.
 
     With ``--local-processes N`` it starts ``N`` workers of the same command instead; with
     ``--num-processes`` (or the environment) it first joins a job of several processes.
     """
-    if args.local_processes is not None and args.local_processes > 1:
-        launch_local(args)
+    if before_framework(args):
         return
     if str(args.data) != "synthetic" and not Path(args.data).is_dir():
         raise CommandError(

@@ -32,15 +32,35 @@ def test_local_processes_refuses_job_options(tmp_path, capsys, flag):
     assert not (tmp_path / "run").exists()
 
 
+# The command in a fresh interpreter, reporting which frameworks it imported.
+_REPORT_IMPORTS = (
+    "import sys; from keras_facegen.cli import main; code = main(sys.argv[1:]); "
+    "frameworks = sorted({'keras', 'tensorflow', 'jax', 'torch'} & set(sys.modules)); "
+    "print('imported:', frameworks, file=sys.stderr); sys.exit(code)"
+)
+
+
 @pytest.mark.multibackend
 @pytest.mark.parametrize(
     "extra", [["--local-processes", "2"], ["--num-processes", "2", "--process-id", "1"]]
 )
 def test_torch_refuses_several_processes_in_one_line(tmp_path, extra):
-    result = _cli("torch", "train", "--steps", "1", "--out", str(tmp_path / "run"), *extra)
+    env = dict(os.environ, KERAS_BACKEND="torch", TF_CPP_MIN_LOG_LEVEL="2")
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")])
+    argv = ["train", "--steps", "1", "--out", str(tmp_path / "run"), *extra]
+    result = subprocess.run(
+        [sys.executable, "-c", _REPORT_IMPORTS, *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.startswith("keras-facegen")]
     assert len(lines) == 1 and "not available on the PyTorch backend" in lines[0], result.stderr
+    assert f"{extra[0]} 2: " in lines[0]
+    # Refused before the framework loads (at once, not after seconds of importing it).
+    assert "imported: []" in result.stderr.splitlines(), result.stderr
     assert not (tmp_path / "run").exists()
 
 
