@@ -29,6 +29,8 @@ import subprocess
 import sys
 import time
 
+from _common import quick_eager
+
 BACKENDS = ("tensorflow", "jax", "torch")
 SIDES = ("none", "diffaugment", "ada")
 
@@ -70,9 +72,7 @@ def run_side(side, batch, steps, repeats, quick=False):
     gan = gan_from_preset("face64_small", resolution=resolution, seed=0, augment=_augment(side))
     images = np.random.default_rng(0).uniform(-1, 1, (batch * 2, resolution, resolution, 3))
     images = images.astype("float32")
-    if quick and keras.backend.backend() == "tensorflow":
-        # Tracing the step was most of a smoke run: a few tiny steps cost less eagerly.
-        gan.run_eagerly = True
+    gan.run_eagerly = quick_eager(quick)  # tracing the step was most of a smoke run
     warmup = images[:batch] if quick else images  # quick: one batch (it compiles the step)
     gan.fit(warmup, batch_size=batch, epochs=1, verbose=0)  # compile
     runs = []

@@ -167,15 +167,14 @@ def launch_local(args: argparse.Namespace) -> None:
 
     Worker 0's output is shown (progress, the final line); the others are quiet unless one
     fails, then its last line is the error. All workers are stopped if one fails. The launcher
-    itself needs no framework: the command runs it before importing Keras.
+    itself needs no framework: the command runs it before importing Keras, after :func:`check`.
 
     Args:
-        args: The parsed ``train`` options (with ``_argv``, the command line).
+        args: The parsed ``train`` options (with ``_argv``, the command line), checked.
 
     Raises:
-        CommandError: If a job option is given too, on PyTorch, or if a worker fails.
+        CommandError: If a worker fails.
     """
-    check(args)
     count = int(args.local_processes)
     port = _free_ports(count)
     base = _without_local(list(args._argv))

@@ -241,11 +241,10 @@ def before_framework(args: argparse.Namespace) -> bool:
 def run(args: argparse.Namespace) -> None:
     """Trains as ``args`` say; every input is checked before the run folder is created.
 
-    With ``--local-processes N`` it starts ``N`` workers of the same command instead; with
+    :func:`before_framework` ran first (``main`` calls it before importing Keras): the
+    process options are checked and ``--local-processes N`` never gets here. With
     ``--num-processes`` (or the environment) it first joins a job of several processes.
     """
-    if before_framework(args):
-        return
     if str(args.data) != "synthetic" and not Path(args.data).is_dir():
         raise CommandError(
             f"--data {str(args.data)!r} is not a folder; expected 'synthetic', a folder of "
