@@ -10,6 +10,11 @@ from skimage import data as photos
 
 from keras_facegen import cli
 
+# Backend-independent (TensorFlow pass only): --augment's defaults and recording in facegen.json,
+# and crop-faces (OpenCV); training with ADA, and an interrupted ADA run resumed, are tested on
+# every backend in tests/augment/test_gan_augment.py.
+pytestmark = pytest.mark.backend_independent
+
 TRAIN = ["train", "--preset", "face64_small", "--resolution", "32", "--num-images", "32"]
 TRAIN += ["--batch-size", "8", "--checkpoint-every", "2", "--seed", "3", "--quiet"]
 

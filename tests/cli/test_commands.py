@@ -15,6 +15,12 @@ from keras_facegen import cli, latent
 from keras_facegen.cli import _quiet
 from keras_facegen.cli.morph import latent_from
 
+# Tests marked backend_independent run in the TensorFlow pass only: argument checking, one-line
+# errors, files and folders of a run, sample and morph plumbing (generation, ranking and
+# interpolation are tested on every backend in tests/test_sampling.py and tests/latent/), and the
+# PyTorch thread helpers (the same code whatever the active backend). A run trained through the
+# command, its exact resume and the quiet start-up (which imports the active backend) run on every
+# backend.
 TRAIN = ["train", "--preset", "face64_small", "--resolution", "32", "--num-images", "64"]
 TRAIN += ["--batch-size", "8", "--checkpoint-every", "2", "--seed", "3", "--quiet"]
 
@@ -25,6 +31,7 @@ def run(capsys, *argv):
     return status, captured.out, captured.err
 
 
+@pytest.mark.backend_independent
 def test_version_and_help(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["--version"])
@@ -36,6 +43,7 @@ def test_version_and_help(capsys):
         assert command in out
 
 
+@pytest.mark.backend_independent
 def test_console_script_is_installed():
     # The script pip wrote into this interpreter's environment (the venv's bin/).
     script = Path(sys.executable).parent / "keras-facegen"
@@ -45,6 +53,7 @@ def test_console_script_is_installed():
     assert result.stdout.strip() == f"keras-facegen {keras_facegen.__version__}"
 
 
+@pytest.mark.backend_independent
 def test_code_encode_decode_average(capsys):
     status, out, _ = run(capsys, "code", "encode", "-1", "0", "1", "0.5")
     assert status == 0
@@ -58,6 +67,7 @@ def test_code_encode_decode_average(capsys):
     assert out.strip() == "007f"
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -112,12 +122,14 @@ def test_resume_matches_uninterrupted_run(trained_run, tmp_path):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.backend_independent
 def test_resume_without_checkpoint_is_a_clear_error(capsys, tmp_path):
     status, _, err = run(capsys, *TRAIN, "--steps", "2", "--out", str(tmp_path), "--resume")
     assert status == 2
     assert "no checkpoint" in err and str(tmp_path) in err
 
 
+@pytest.mark.backend_independent
 def test_sample_grid_and_ranked_sheet(capsys, trained_run, tmp_path):
     model = str(trained_run / "generator.keras")
     status, out, _ = run(
@@ -160,6 +172,7 @@ def test_sample_grid_and_ranked_sheet(capsys, trained_run, tmp_path):
     assert labelled[:, :20].max() > 200  # white label text on the black margin
 
 
+@pytest.mark.backend_independent
 def test_morph_gif_between_code_and_seed(capsys, trained_run, tmp_path):
     code = latent.encode_hex(np.linspace(-1, 1, 16))
     out_path = tmp_path / "morph.gif"
@@ -185,6 +198,7 @@ def test_morph_gif_between_code_and_seed(capsys, trained_run, tmp_path):
         assert gif.size == (32, 32)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -197,6 +211,7 @@ def test_missing_model_is_a_clear_error(capsys, argv, message):
     assert status == 2 and message in err and "missing.keras" in err
 
 
+@pytest.mark.backend_independent
 def test_all_digit_code_is_a_code_and_seeds_are_explicit():
     # The origin's code is all digits: it must be decoded, not read as seed 8080...
     origin = "80" * 16
@@ -212,6 +227,7 @@ def test_all_digit_code_is_a_code_and_seeds_are_explicit():
             latent_from(bad, 16, "uniform", "--from")
 
 
+@pytest.mark.backend_independent
 def test_help_documents_seeds_and_defaults(capsys):
     with pytest.raises(SystemExit):
         cli.main(["morph", "--help"])
@@ -224,6 +240,7 @@ def test_help_documents_seeds_and_defaults(capsys):
     assert "run folder (default: runs/facegen)" in train_help
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("argv", "argument"),
     [
@@ -244,6 +261,7 @@ def test_bad_counts_are_refused_by_name(capsys, argv, argument):
     assert f"argument {argument}" in capsys.readouterr().err
 
 
+@pytest.mark.backend_independent
 def test_from_minus_one_names_the_argument(capsys, trained_run, tmp_path):
     model = str(trained_run / "generator.keras")
     argv = ["morph", "--model", model, "--from", "-1", "--to", "seed:2"]
@@ -252,6 +270,7 @@ def test_from_minus_one_names_the_argument(capsys, trained_run, tmp_path):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.backend_independent
 def test_sample_refuses_a_discriminator_or_a_picture(capsys, trained_run, tmp_path):
     out = str(tmp_path / "grid.png")
     status, _, err = run(
@@ -279,6 +298,7 @@ def test_sample_refuses_a_discriminator_or_a_picture(capsys, trained_run, tmp_pa
     assert status == 2 and "expected a discriminator .keras file" in err
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("command", ["sample", "morph", "train"])
 def test_unwritable_out_fails_before_work(capsys, trained_run, tmp_path, command):
     blocker = tmp_path / "a_file"
@@ -296,6 +316,7 @@ def test_unwritable_out_fails_before_work(capsys, trained_run, tmp_path, command
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.backend_independent
 def test_wrong_output_format_is_refused(capsys, trained_run, tmp_path):
     model = str(trained_run / "generator.keras")
     status, _, err = run(capsys, "sample", "--model", model, "--out", str(tmp_path / "g.bmp"))
@@ -307,6 +328,7 @@ def test_wrong_output_format_is_refused(capsys, trained_run, tmp_path):
     assert status == 2 and ".gif" in err
 
 
+@pytest.mark.backend_independent
 def test_morph_hub_offline_is_one_message(capsys, monkeypatch, tmp_path):
     from keras_facegen import hub
 
@@ -325,6 +347,7 @@ def test_morph_hub_offline_is_one_message(capsys, monkeypatch, tmp_path):
     assert err == "keras-facegen: error: --hub: Could not load https://example.invalid/m: offline\n"
 
 
+@pytest.mark.backend_independent
 def test_existing_run_needs_resume_or_overwrite(capsys, tmp_path):
     out = tmp_path / "run"
     assert cli.main([*TRAIN, "--steps", "4", "--out", str(out)]) == 0
@@ -344,6 +367,7 @@ def test_existing_run_needs_resume_or_overwrite(capsys, tmp_path):
     assert json.loads((out / "facegen.json").read_text())["steps"] == 2
 
 
+@pytest.mark.backend_independent
 def test_resume_rebuilds_the_gan_from_facegen_json(capsys, tmp_path):
     out = tmp_path / "ema"
     assert cli.main([*TRAIN, "--ema", "0.99", "--steps", "2", "--out", str(out)]) == 0
@@ -379,6 +403,7 @@ def test_commands_are_quiet_by_default(tmp_path):
     assert result.stderr == ""
 
 
+@pytest.mark.backend_independent
 def test_torch_threads_default(monkeypatch):
     torch = pytest.importorskip("torch")
     from keras_facegen.backend.torch import threads
@@ -404,6 +429,7 @@ def test_torch_threads_default(monkeypatch):
         torch.set_num_threads(before)
 
 
+@pytest.mark.backend_independent
 def test_physical_cores_reads_cpuinfo(monkeypatch, tmp_path):
     pytest.importorskip("torch")
     from keras_facegen.backend.torch import threads
@@ -425,6 +451,7 @@ def test_physical_cores_reads_cpuinfo(monkeypatch, tmp_path):
     assert threads.physical_cores() == 1
 
 
+@pytest.mark.backend_independent
 def test_morph_rejects_bad_code(capsys, trained_run, tmp_path):
     status, _, err = run(
         capsys,
@@ -441,6 +468,7 @@ def test_morph_rejects_bad_code(capsys, trained_run, tmp_path):
     assert status == 2 and "--from='zz'" in err
 
 
+@pytest.mark.backend_independent
 def test_module_entry_point():
     result = subprocess.run(
         [sys.executable, "-m", "keras_facegen.cli", "--version"],
@@ -451,6 +479,7 @@ def test_module_entry_point():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.backend_independent
 def test_train_from_an_image_folder(capsys, tmp_path):
     folder = tmp_path / "faces" / "nested"
     folder.mkdir(parents=True)
@@ -468,6 +497,7 @@ def test_train_from_an_image_folder(capsys, tmp_path):
     assert info["data"] == str(tmp_path / "faces") and info["steps"] == 1
 
 
+@pytest.mark.backend_independent
 def test_train_from_an_empty_folder_is_a_clear_error(capsys, tmp_path):
     status, _, err = run(
         capsys, *TRAIN, "--data", str(tmp_path), "--steps", "1", "--out", str(tmp_path / "run")
@@ -492,6 +522,7 @@ def test_openmp_threads_sleep_when_idle_on_torch(monkeypatch):
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
 
 
+@pytest.mark.backend_independent
 def test_thread_setup_output_is_hidden_unless_it_fails(monkeypatch, capfd):
     import os
 

@@ -7,6 +7,10 @@ from gan_fixtures import tiny_generator
 from keras_facegen import cli, latent, metrics, models
 from keras_facegen.data import synthetic_faces
 
+# Backend-independent (TensorFlow pass only): the command prints the library's figures; the metrics
+# themselves are tested on every backend in tests/metrics/.
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.fixture(scope="module")
 def generator_path(tmp_path_factory):

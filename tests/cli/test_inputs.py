@@ -6,6 +6,11 @@ from PIL import Image
 from keras_facegen import cli, models
 from keras_facegen.cli import train
 
+# Backend-independent (TensorFlow pass only): argument checking and one-line errors before any
+# work; the shipped model's loading and generation are tested on every backend in
+# tests/models/test_pretrained.py.
+pytestmark = pytest.mark.backend_independent
+
 TRAIN = ["train", "--preset", "face64_small", "--resolution", "32", "--num-images", "64"]
 TRAIN += ["--batch-size", "8", "--steps", "1", "--quiet"]
 

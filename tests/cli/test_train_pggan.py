@@ -9,6 +9,8 @@ import pytest
 from keras_facegen import cli
 
 
+# Tests marked backend_independent run in the TensorFlow pass only: option checking. The pggan run
+# itself (train_progressive, the saved networks, resume) runs on every backend.
 def _train(out, *extra):
     argv = ["train", "--model", "pggan", "--resolution", "16", "--phase-images", "32"]
     argv += ["--num-images", "32", "--quiet", "--out", str(out), *extra]
@@ -33,6 +35,7 @@ def test_train_pggan_writes_final_resolution_networks(tmp_path, capsys):
     assert "trained 5 steps (160 images" in capsys.readouterr().out
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     "extra, message",
     [
@@ -47,6 +50,7 @@ def test_bad_pggan_options_are_one_line_errors(tmp_path, capsys, extra, message)
     assert message in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.backend_independent
 def test_phase_images_needs_pggan(tmp_path, capsys):
     argv = ["train", "--phase-images", "5", "--out", str(tmp_path / "r"), "--quiet"]
     assert cli.main(argv) == 2

@@ -11,6 +11,8 @@ from helpers import REPO_ROOT
 from keras_facegen import cli
 
 
+# Tests marked backend_independent run in the TensorFlow pass only: option checking before any
+# worker starts.
 def _cli(backend, *argv, timeout=900):
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")])
@@ -23,6 +25,7 @@ def _cli(backend, *argv, timeout=900):
     )
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("flag", [["--process-id", "0"], ["--coordinator", "127.0.0.1:1"]])
 def test_local_processes_refuses_job_options(tmp_path, capsys, flag):
     argv = ["train", "--steps", "1", "--out", str(tmp_path / "run"), "--local-processes", "2"]

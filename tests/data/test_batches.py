@@ -5,6 +5,10 @@ import pytest
 
 from keras_facegen.data import ShuffledBatches
 
+# Backend-independent (TensorFlow pass only): ShuffledBatches indexes NumPy arrays; GAN.fit over it
+# runs on every backend in tests/data/test_cache.py and tests/test_training.py.
+pytestmark = pytest.mark.backend_independent
+
 
 def images(n=10, size=2):
     return np.arange(n * size * size * 3, dtype="float32").reshape(n, size, size, 3)

@@ -27,6 +27,9 @@ from keras_facegen.data import (
 )
 from keras_facegen.models import GAN
 
+# The cache is NumPy files read by NumPy: the tests marked backend_independent run in the
+# TensorFlow pass only. The two that train on the cache (GAN.fit, training.train) run on every
+# backend.
 NUM_GOOD = 23
 
 
@@ -83,6 +86,7 @@ def numpy_pyramid(top):
     return levels
 
 
+@pytest.mark.backend_independent
 def test_halve_by_hand():
     x = np.array([[0, 1, 4, 4], [2, 3, 4, 4]], dtype=np.uint8).reshape(1, 2, 4, 1)
     np.testing.assert_array_equal(halve(x)[0, :, :, 0], [[1.5, 4.0]])
@@ -90,6 +94,7 @@ def test_halve_by_hand():
         halve(np.zeros((1, 3, 4, 1)))
 
 
+@pytest.mark.backend_independent
 def test_cache_resolutions():
     assert cache_resolutions(4) == [4]
     assert cache_resolutions(256) == [4, 8, 16, 32, 64, 128, 256]
@@ -98,6 +103,7 @@ def test_cache_resolutions():
             cache_resolutions(bad)
 
 
+@pytest.mark.backend_independent
 def test_manifest_and_shards(cache, folder):
     manifest = json.loads((cache.path / MANIFEST_FILE).read_text())
     assert manifest["version"] == 1 and manifest["num_images"] == NUM_GOOD == len(cache)
@@ -115,6 +121,7 @@ def test_manifest_and_shards(cache, folder):
     assert not list(cache.path.rglob("*.tmp"))
 
 
+@pytest.mark.backend_independent
 def test_levels_equal_the_decoded_folder_and_a_numpy_pyramid(cache, decoded):
     top = np.concatenate([np.load(path) for path in cache.shard_files(16)])
     np.testing.assert_array_equal(top, decoded)  # the same decode as load_images
@@ -127,6 +134,7 @@ def test_levels_equal_the_decoded_folder_and_a_numpy_pyramid(cache, decoded):
     assert cache.read(4, 5)[1, 2, 1] == np.rint(block.mean())
 
 
+@pytest.mark.backend_independent
 def test_read_any_order_slices_and_tuples(cache, decoded):
     indices = np.array([22, 0, 1, 2, 3, 7, 7, -1])
     np.testing.assert_array_equal(cache.read(16, indices), decoded[indices])
@@ -144,6 +152,7 @@ def test_read_any_order_slices_and_tuples(cache, decoded):
         cache.at(32)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("resolution", [16, 8, 4])
 def test_batches_equal_the_in_memory_stream(cache, decoded, resolution):
     streamed = cache.batches(resolution, batch_size=4, seed=3)
@@ -159,6 +168,7 @@ def test_batches_equal_the_in_memory_stream(cache, decoded, resolution):
     assert streamed[0].min() >= -1.0 and streamed[0].max() <= 1.0
 
 
+@pytest.mark.backend_independent
 def test_resume_by_step_is_exact_in_any_access_order(cache):
     whole = cache.batches(8, batch_size=5, seed=11)
     expected = [whole[i] for i in range(15)]
@@ -171,6 +181,7 @@ def test_resume_by_step_is_exact_in_any_access_order(cache):
     np.testing.assert_array_equal(whole[3], expected[3])  # threads restart after close
 
 
+@pytest.mark.backend_independent
 def test_shuffled_batches_takes_the_cache_and_its_levels(cache, decoded):
     a = ShuffledBatches(cache, batch_size=4, seed=0, resolution=8, prefetch=0)
     b = ShuffledBatches(cache.at(16), batch_size=4, seed=0, resolution=8)
@@ -182,6 +193,7 @@ def test_shuffled_batches_takes_the_cache_and_its_levels(cache, decoded):
         ShuffledBatches(decoded, batch_size=4, resolution=6)
 
 
+@pytest.mark.backend_independent
 def test_training_images_reads_a_cache_folder(cache, folder, decoded):
     view = training.training_images(str(cache.path), 8)
     assert view.shape == (23, 8, 8, 3)
@@ -204,6 +216,7 @@ def test_gan_fit_on_the_cache_trains_exactly_as_in_memory(cache, decoded):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.backend_independent
 def test_pickled_stream_reopens_its_files(cache):
     import pickle
 
@@ -213,6 +226,7 @@ def test_pickled_stream_reopens_its_files(cache):
     np.testing.assert_array_equal(copy[0], first)
 
 
+@pytest.mark.backend_independent
 def test_errors(tmp_path, folder, cache):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -241,6 +255,7 @@ def test_errors(tmp_path, folder, cache):
         ImageCache(tmp_path / "nowhere")
 
 
+@pytest.mark.backend_independent
 def test_overwrite_and_damage(tmp_path, folder):
     out = tmp_path / "c"
     with warnings.catch_warnings():
@@ -307,6 +322,7 @@ MEMORY_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.backend_independent
 @pytest.mark.skipif(
     not os.access("/proc/self/clear_refs", os.W_OK), reason="needs Linux /proc peak-RSS reset"
 )
@@ -351,12 +367,14 @@ def test_prepare_and_stream_a_folder_bigger_than_the_memory_limit(tmp_path):
     assert growth["memory"] > 0.9 * decoded_bytes, (growth, decoded_bytes)
 
 
+@pytest.mark.backend_independent
 def test_prepare_cache_warns_at_the_callers_line(folder, tmp_path):
     with pytest.warns(UserWarning, match="Skipped 2 unreadable") as record:
         prepare_cache(folder, tmp_path / "c", 4)
     assert [w.filename for w in record] == [__file__]
 
 
+@pytest.mark.backend_independent
 def test_cli_prepare_then_train_from_the_cache(folder, tmp_path, capsys):
     from keras_facegen import cli
 
@@ -415,6 +433,7 @@ def test_training_train_streams_a_cache_level(cache, tmp_path):
     assert info["resolution"] == 8 and info["steps"] == 3
 
 
+@pytest.mark.backend_independent
 def test_benchmark_sides_serve_the_same_images(tmp_path):
     import importlib.util
 

@@ -12,6 +12,10 @@ from skimage import data as photos
 
 from keras_facegen.data import faces
 
+# Backend-independent (TensorFlow pass only): face detection and cropping are OpenCV and Pillow
+# code.
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.fixture(scope="module")
 def astronaut():

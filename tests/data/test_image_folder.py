@@ -8,6 +8,10 @@ from PIL import Image
 
 from keras_facegen.data import image_folder, list_image_files, load_images
 
+# Backend-independent (TensorFlow pass only): load_images is Pillow code and image_folder a tf.data
+# pipeline on every backend.
+pytestmark = pytest.mark.backend_independent
+
 RED = (200, 40, 0)
 BLUE = (0, 40, 200)
 

@@ -5,6 +5,9 @@ import pytest
 
 from keras_facegen.data import soften, softened_copies
 
+# Backend-independent (TensorFlow pass only): soften and softened_copies are NumPy and Pillow code.
+pytestmark = pytest.mark.backend_independent
+
 # Alternating rows of +1 and -1: any blur or resampling pulls every pixel towards 0.
 STRIPES = np.where(np.arange(16)[:, None] % 2 == 0, 1.0, -1.0) * np.ones((16, 16, 3))
 

@@ -7,6 +7,9 @@ import pytest
 
 from keras_facegen.data import HAIR_PALETTE, IRIS_PALETTE, synthetic_faces
 
+# Backend-independent (TensorFlow pass only): synthetic_faces draws with NumPy only.
+pytestmark = pytest.mark.backend_independent
+
 # The module, not the function of the same name that keras_facegen.data re-exports.
 sf_module = importlib.import_module("keras_facegen.data.synthetic_faces")
 

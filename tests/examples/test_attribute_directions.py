@@ -17,6 +17,7 @@ import json
 
 import keras
 import numpy as np
+import pytest
 from helpers import REPO_ROOT
 from PIL import Image
 
@@ -27,6 +28,12 @@ from keras_facegen.models.attributes import (
     direction_sweep,
     predict_attributes,
 )
+
+# Backend-independent (TensorFlow pass only): the method's end-to-end proof and the example script;
+# the parts that run on the backend (attribute_classifier training and prediction, direction_sweep,
+# attribute_direction) are tested on every backend in tests/models/test_attributes.py and
+# tests/latent/test_directions.py.
+pytestmark = pytest.mark.backend_independent
 
 RESOLUTION = 32
 LATENT_DIM = 8

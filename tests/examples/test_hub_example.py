@@ -5,9 +5,14 @@ from __future__ import annotations
 import importlib.util
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from helpers import REPO_ROOT
 from PIL import Image
+
+# Backend-independent (TensorFlow pass only): a TF1-hub module is run through TensorFlow whatever
+# the Keras backend.
+pytestmark = pytest.mark.backend_independent
 
 LATENT_DIM = 8
 SIZE = 8

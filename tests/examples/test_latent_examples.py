@@ -6,8 +6,13 @@ import importlib.util
 
 import keras
 import numpy as np
+import pytest
 from helpers import REPO_ROOT
 from PIL import Image
+
+# Backend-independent (TensorFlow pass only): the example scripts are under test; the latent tools
+# run on every backend in tests/latent/.
+pytestmark = pytest.mark.backend_independent
 
 LATENT_DIM = 4
 SIZE = 4

@@ -3,8 +3,13 @@
 import importlib.util
 import json
 
+import pytest
 from helpers import REPO_ROOT
 from PIL import Image
+
+# Backend-independent (TensorFlow pass only): the example script is under test; GAN training and
+# training.train run on every backend in tests/models/ and tests/test_training.py.
+pytestmark = pytest.mark.backend_independent
 
 
 def load_example(name):

@@ -4,10 +4,16 @@ import importlib.util
 import json
 
 import numpy as np
+import pytest
 from helpers import REPO_ROOT
 from PIL import Image
 
 from keras_facegen import cli
+
+# Backend-independent (TensorFlow pass only): the example script is under test; train_progressive
+# (the saved networks, resume) runs on every backend in tests/cli/test_train_pggan.py,
+# ProgressiveGAN in tests/models/test_progressive.py.
+pytestmark = pytest.mark.backend_independent
 
 
 def load_example(name):

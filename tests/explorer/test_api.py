@@ -15,6 +15,9 @@ httpx = pytest.importorskip("httpx")
 from keras_facegen import latent  # noqa: E402
 from keras_facegen.sampling import image_grid, to_uint8  # noqa: E402
 
+# Tests marked backend_independent run in the TensorFlow pass only: request validation, routes and
+# static files (pydantic and FastAPI). The tests that compare served images with the model's own
+# output run on every backend.
 LATENT_DIM = 16
 RESOLUTION = 16
 
@@ -140,6 +143,7 @@ def test_rank_orders_by_discriminator(client, models):
     assert result["best"][0]["image"].startswith("data:image/png;base64,")
 
 
+@pytest.mark.backend_independent
 def test_page_and_static_files(client):
     page = client.get("/")
     assert page.status_code == 200 and 'id="sliders"' in page.text
@@ -171,6 +175,7 @@ BAD_BODIES = [
 ]
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(("body", "status", "message"), BAD_BODIES)
 def test_generate_bad_input(client, body, status, message):
     response = client.post("/api/generate", json=body)
@@ -178,6 +183,7 @@ def test_generate_bad_input(client, body, status, message):
     assert message in response.json()["detail"]
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
 def test_non_finite_numbers_are_refused(client, literal):
     body = b'{"z": [' + literal + b"" + b", 0" * 15 + b"]}"
@@ -194,6 +200,7 @@ def test_non_finite_numbers_are_refused(client, literal):
     assert random.status_code == 422 and "finite number" in random.json()["detail"]
 
 
+@pytest.mark.backend_independent
 def test_malformed_json_wrong_type_and_oversized_body(client):
     json_header = {"content-type": "application/json"}
     malformed = client.post("/api/generate", content=b'{"code": ', headers=json_header)
@@ -217,6 +224,7 @@ def test_malformed_json_wrong_type_and_oversized_body(client):
     assert chunked.status_code == 413
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     ("path", "body", "status", "message"),
     [
@@ -256,12 +264,14 @@ def test_other_endpoints_bad_input(client, path, body, status, message):
     assert message in response.json()["detail"]
 
 
+@pytest.mark.backend_independent
 def test_unknown_routes_and_methods(client):
     assert client.get("/api/nope").status_code == 404
     assert client.get("/api/generate").status_code == 405
     assert client.get("/api/nope").json() == {"detail": "Not Found"}
 
 
+@pytest.mark.backend_independent
 def test_rank_without_discriminator_is_409(make_generator, run_server):
     from keras_facegen.explorer import create_app
 
@@ -306,6 +316,7 @@ def test_concurrent_requests_are_batched_and_correct(server, client, models):
     assert len(calls) <= 40
 
 
+@pytest.mark.backend_independent
 def test_server_survives_bad_requests(client):
     for _ in range(3):
         client.post(
@@ -356,6 +367,7 @@ def test_named_directions(make_generator):
         create_app(make_generator(), directions={"bad": np.ones(3)})
 
 
+@pytest.mark.backend_independent
 def test_limits_in_the_schema_are_the_ones_info_serves(client):
     info = client.get("/api/info").json()
     schemas = client.get("/api/openapi.json").json()["components"]["schemas"]
@@ -373,6 +385,7 @@ def test_limits_in_the_schema_are_the_ones_info_serves(client):
     assert str(info["max_morph_steps"]) in too_many.json()["detail"]
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("headers", [{}, {"content-type": "application/json"}])
 def test_empty_bodies_where_every_field_is_optional(client, headers):
     drawn = client.post("/api/random", headers=headers)

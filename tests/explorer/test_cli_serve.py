@@ -20,6 +20,10 @@ httpx = pytest.importorskip("httpx")
 from keras_facegen import cli, latent  # noqa: E402
 
 
+# Tests marked backend_independent run in the TensorFlow pass only: the command's arguments, errors
+# and pretrained names (the shipped model is loaded and generates on every backend in
+# tests/models/test_pretrained.py). Serving a model file, images compared with the model's output,
+# runs on every backend.
 def start_serve(*args, port):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     command = [sys.executable, "-m", "keras_facegen.cli", "serve", "--port", str(port), *args]
@@ -57,6 +61,7 @@ def free_port():
         return sock.getsockname()[1]
 
 
+@pytest.mark.backend_independent
 def test_parser_defaults_bind_localhost():
     args = cli.build_parser().parse_args(["serve"])
     assert (args.host, args.port, str(args.model), args.hub) == (
@@ -90,6 +95,7 @@ def test_serve_a_model_file(model_dir, models):
     assert process.returncode in (0, -15)
 
 
+@pytest.mark.backend_independent
 def test_serve_the_shipped_model_by_default():
     port = free_port()
     process, info = start_serve(port=port)
@@ -101,6 +107,7 @@ def test_serve_the_shipped_model_by_default():
         stop(process)
 
 
+@pytest.mark.backend_independent
 def test_serve_errors_are_one_line(capsys, model_dir):
     assert cli.main(["serve", "--model", "no_such_model.keras"]) == 2
     error = capsys.readouterr().err.strip()
@@ -120,6 +127,7 @@ def test_serve_errors_are_one_line(capsys, model_dir):
     assert "expected a TCP port in [0, 65535]" in capsys.readouterr().err
 
 
+@pytest.mark.backend_independent
 def test_sample_and_morph_accept_the_pretrained_name(tmp_path, capsys):
     grid = tmp_path / "grid.png"
     assert (

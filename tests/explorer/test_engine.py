@@ -11,6 +11,10 @@ pytest.importorskip("fastapi")
 
 from keras_facegen.explorer.engine import BatchedGenerator, FaceEngine  # noqa: E402
 
+# Backend-independent (TensorFlow pass only): the engine's batching and error handling, around
+# NumPy stand-in generators.
+pytestmark = pytest.mark.backend_independent
+
 
 class GatedGenerator:
     """z -> images whose pixels are z[:, 0]; the first call waits until released."""

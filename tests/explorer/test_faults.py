@@ -16,6 +16,12 @@ from keras_facegen.explorer import create_app  # noqa: E402
 from keras_facegen.explorer.app import INTERNAL_ERROR  # noqa: E402
 from keras_facegen.explorer.engine import MAX_SEED  # noqa: E402
 
+# Backend-independent (TensorFlow pass only): the HTTP layer's fault handling and Host checks
+# around NumPy stand-in generators and the served seeds; generation through a Keras model on the
+# active backend is tested on every backend in tests/explorer/test_api.py and test_cli_serve.py
+# (test_serve_a_model_file).
+pytestmark = pytest.mark.backend_independent
+
 LATENT_DIM = 16
 SECRET = "/home/someone/secret-model-path.keras"
 

@@ -11,6 +11,10 @@ from PIL import Image
 httpx = pytest.importorskip("httpx")
 tf = pytest.importorskip("tensorflow")
 
+# Backend-independent (TensorFlow pass only): a TensorFlow SavedModel is served through TensorFlow
+# whatever the Keras backend.
+pytestmark = pytest.mark.backend_independent
+
 LATENT_DIM = 512
 
 

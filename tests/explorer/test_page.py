@@ -14,9 +14,15 @@ httpx = pytest.importorskip("httpx")
 sync_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="needs Debian's chromium on PATH (apt-get install chromium)"
-)
+# Backend-independent (TensorFlow pass only): the page's behaviour in a browser, over the HTTP API;
+# generation through a Keras model on the active backend is tested on every backend in
+# tests/explorer/test_api.py and test_cli_serve.py (test_serve_a_model_file).
+pytestmark = [
+    pytest.mark.backend_independent,
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="needs Debian's chromium on PATH (apt-get install chromium)"
+    ),
+]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 CENTER = "80" * 16
 
