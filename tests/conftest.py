@@ -12,6 +12,16 @@ _TEST_XLA_FLAGS = "--xla_backend_optimization_level=0"
 if _TEST_XLA_FLAGS not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = f"{_TEST_XLA_FLAGS} {os.environ.get('XLA_FLAGS', '')}".strip()
 
+# Under pytest-xdist, each worker gets its share of the cores for OpenMP (PyTorch's CPU threads):
+# with a thread per core in every worker, the workers' threads wait for cores the other workers
+# hold, and the PyTorch pass on 2 cores with 2 workers took 1.7x as long (148 s, not 86 s; the
+# TensorFlow and JAX passes were not slower, they do not use OpenMP). A value the user set wins;
+# subprocesses inherit it (tests/test_threads.py removes it to probe the defaults).
+_XDIST_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _XDIST_WORKERS > 1:
+    _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (_CORES or 1) // _XDIST_WORKERS)))
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
