@@ -48,6 +48,16 @@ TRANSFORMS = (
     "cutout",
 )
 _GEOMETRIC = ("scale", "rotate", "aniso", "xfrac")
+_COLOUR = (
+    "brightness",
+    "contrast",
+    "lumaflip",
+    "hue",
+    "saturation",
+    "diff_brightness",
+    "diff_saturation",
+    "diff_contrast",
+)
 
 #: Named pipelines: ADA's default ``bgc`` set and DiffAugment's ``color,translation,cutout``.
 PIPELINES: dict[str, tuple[str, ...]] = {
@@ -267,8 +277,24 @@ class Augment(keras.layers.Layer):
 
     def _apply(self, images: Any, p: Any) -> Any:
         height, width = transforms._static_hw(images)
-        t = transforms
         names = self.transforms
+        geometric = [n for n in names if n in _GEOMETRIC]
+        if geometric:
+            # The pixel blitting joins the geometric matrix: one resampling for all of them
+            # (pixel-aligned positions resample exactly), as in the ADA paper's implementation.
+            images = self._geometric(images, p, names, height, width)
+        else:
+            images = self._blit(images, p, names, height, width)
+        colour = [n for n in names if n in _COLOUR]
+        if colour:
+            images = self._colour(images, p, colour)
+        if "translation" in names or "cutout" in names:
+            images = self._translate_and_cut(images, p, names, height, width)
+        return images
+
+    def _blit(self, images: Any, p: Any, names: Sequence[str], height: int, width: int) -> Any:
+        """Pixel blitting on its own (a pipeline without geometric transforms)."""
+        t = transforms
         if "xflip" in names:
             images = t.xflip(images, self._coin(images, p) & self._coin(images, 0.5))
         if "rotate90" in names:
@@ -276,56 +302,20 @@ class Augment(keras.layers.Layer):
             images = t.rotate90(images, ops.where(self._coin(images, p), turns, 0))
         if "xint" in names:
             apply = self._coin(images, p)
-            shift_x = self._integers(images, -round(_XINT_MAX * width), round(_XINT_MAX * width))
-            shift_y = self._integers(images, -round(_XINT_MAX * height), round(_XINT_MAX * height))
+            shift_x, shift_y = self._xint_shifts(images, height, width)
             zero = ops.zeros_like(shift_x)
             images = t.translate_integer(
                 images, ops.where(apply, shift_x, zero), ops.where(apply, shift_y, zero)
             )
-        geometric = [n for n in names if n in _GEOMETRIC]
-        if geometric:
-            images = self._geometric(images, p, geometric, height, width)
-        if "brightness" in names:
-            offset = self._normal(images, _BRIGHTNESS_STD)
-            images = transforms._select(self._coin(images, p), t.brightness(images, offset), images)
-        if "contrast" in names:
-            factor = ops.exp2(self._normal(images, _CONTRAST_STD))
-            images = transforms._select(self._coin(images, p), t.contrast(images, factor), images)
-        if "lumaflip" in names:
-            images = t.luma_flip(images, self._coin(images, p) & self._coin(images, 0.5))
-        if "hue" in names:
-            angle = self._uniform(images, -_HUE_MAX, _HUE_MAX)
-            images = transforms._select(
-                self._coin(images, p), t.hue_rotation(images, angle), images
-            )
-        if "saturation" in names:
-            factor = ops.exp2(self._normal(images, _SATURATION_STD))
-            images = transforms._select(self._coin(images, p), t.saturation(images, factor), images)
-        if "diff_brightness" in names:
-            offset = self._uniform(images, -0.5, 0.5)
-            images = transforms._select(self._coin(images, p), t.brightness(images, offset), images)
-        if "diff_saturation" in names:
-            factor = self._uniform(images, 0.0, 2.0)
-            images = transforms._select(self._coin(images, p), t.saturation(images, factor), images)
-        if "diff_contrast" in names:
-            factor = self._uniform(images, 0.5, 1.5)
-            images = transforms._select(
-                self._coin(images, p), t.mean_contrast(images, factor), images
-            )
-        if "translation" in names:
-            apply = self._coin(images, p)
-            max_x, max_y = int(width * _TRANSLATION_RATIO), int(height * _TRANSLATION_RATIO)
-            shift_x = self._integers(images, -max_x, max_x)
-            shift_y = self._integers(images, -max_y, max_y)
-            moved = t.translate_integer(images, shift_x, shift_y, padding="zeros")
-            images = transforms._select(apply, moved, images)
-        if "cutout" in names:
-            apply = self._coin(images, p)
-            cut = t.cutout(images, self._uniform(images), self._uniform(images), _CUTOUT_SIZE)
-            images = transforms._select(apply, cut, images)
         return images
 
+    def _xint_shifts(self, images: Any, height: int, width: int) -> tuple[Any, Any]:
+        shift_x = self._integers(images, -round(_XINT_MAX * width), round(_XINT_MAX * width))
+        shift_y = self._integers(images, -round(_XINT_MAX * height), round(_XINT_MAX * height))
+        return shift_x, shift_y
+
     def _geometric(self, images: Any, p: Any, names: Sequence[str], height: int, width: int) -> Any:
+        """Blitting and geometric transforms as one composed matrix, one bicubic resampling."""
         t = transforms
         batch = self._batch(images)
         identity = ops.broadcast_to(ops.eye(3, dtype="float32"), (batch, 3, 3))
@@ -336,6 +326,27 @@ class Augment(keras.layers.Layer):
             chosen = ops.where(ops.reshape(apply, (-1, 1, 1)), step, identity)
             return ops.matmul(matrix, chosen)
 
+        if "xflip" in names:
+            apply = self._coin(images, p) & self._coin(images, 0.5)
+            flip = ops.convert_to_tensor(np.diag([-1.0, 1.0, 1.0]).astype("float32"))
+            matrix = compose(matrix, ops.broadcast_to(flip, (batch, 3, 3)), apply)
+            any_applied = any_applied | apply
+        if "rotate90" in names:
+            turns = self._integers(images, 0, 3)
+            apply = self._coin(images, p)
+            # Exact entries (0, +-1): a quarter turn of the matrix, not cos(pi / 2) ~ 4e-8.
+            cos = ops.take(ops.convert_to_tensor([1.0, 0.0, -1.0, 0.0]), turns)
+            sin = ops.take(ops.convert_to_tensor([0.0, 1.0, 0.0, -1.0]), turns)
+            zero, one = ops.zeros_like(cos), ops.ones_like(cos)
+            rows = [[cos, -sin, zero], [sin, cos, zero], [zero, zero, one]]
+            quarter = ops.stack([ops.stack(r, axis=-1) for r in rows], axis=-2)
+            matrix = compose(matrix, quarter, apply)
+            any_applied = any_applied | apply
+        if "xint" in names:
+            apply = self._coin(images, p)
+            shift_x, shift_y = self._xint_shifts(images, height, width)
+            matrix = compose(matrix, t.translation_matrix(shift_x, shift_y), apply)
+            any_applied = any_applied | apply
         if "scale" in names:
             apply = self._coin(images, p)
             matrix = compose(
@@ -360,6 +371,94 @@ class Augment(keras.layers.Layer):
             any_applied = any_applied | apply
         # Images no transform picked keep their exact pixels (no resampling round trip).
         return transforms._select(any_applied, t.warp(images, matrix), images)
+
+    def _colour(self, images: Any, p: Any, names: Sequence[str]) -> Any:
+        """Every colour step composed into one affine matrix per image, applied in one pass.
+
+        Images no step picked get the identity matrix, which :func:`transforms.colour_transform`
+        applies exactly. DiffAugment's contrast scales about the image mean *at that step*: the
+        composed matrix so far maps the input's channel means to it exactly (an affine map
+        commutes with the mean).
+        """
+        t = transforms
+        batch = self._batch(images)
+        channels = int(images.shape[-1])
+        size = channels + 1
+        identity = ops.broadcast_to(ops.eye(size, dtype="float32"), (batch, size, size))
+        matrix = identity
+        channel_means = None
+        if "diff_contrast" in names:
+            means = ops.cast(ops.mean(images, axis=(1, 2)), "float32")
+            channel_means = ops.concatenate([means, ops.ones((batch, 1), "float32")], axis=-1)
+
+        def then(matrix: Any, step: Any, apply: Any) -> Any:
+            chosen = ops.where(ops.reshape(apply, (-1, 1, 1)), step, identity)
+            return ops.matmul(chosen, matrix)
+
+        def draw(name: str) -> tuple[str, Any, Any]:
+            if name == "brightness":
+                return "brightness", self._normal(images, _BRIGHTNESS_STD), self._coin(images, p)
+            if name == "contrast":
+                factor = ops.exp2(self._normal(images, _CONTRAST_STD))
+                return "contrast", factor, self._coin(images, p)
+            if name == "lumaflip":
+                apply = self._coin(images, p) & self._coin(images, 0.5)
+                return "lumaflip", ops.ones((batch,), "float32"), apply
+            if name == "hue":
+                angle = self._uniform(images, -_HUE_MAX, _HUE_MAX)
+                return "hue", angle, self._coin(images, p)
+            if name == "saturation":
+                factor = ops.exp2(self._normal(images, _SATURATION_STD))
+                return "saturation", factor, self._coin(images, p)
+            if name == "diff_brightness":
+                return "brightness", self._uniform(images, -0.5, 0.5), self._coin(images, p)
+            if name == "diff_saturation":
+                return "saturation", self._uniform(images, 0.0, 2.0), self._coin(images, p)
+            return "mean_contrast", self._uniform(images, 0.5, 1.5), self._coin(images, p)
+
+        for name in names:
+            step, value, apply = draw(name)
+            mean = None
+            if step == "mean_contrast":
+                current = ops.matmul(matrix, ops.expand_dims(channel_means, -1))[:, :channels, 0]
+                mean = ops.mean(current, axis=-1)
+            step_matrix = t.colour_matrix(step, value, channels=channels, mean=mean)
+            matrix = then(matrix, step_matrix, apply)
+        # Only the offset column can depend on the images (through DiffAugment's mean); the
+        # colour block's derivative is zero, and telling autograd so saves a product and a
+        # reduction over the whole batch per channel in the backward pass.
+        matrix = ops.concatenate(
+            [ops.stop_gradient(matrix[:, :, :channels]), matrix[:, :, channels:]], axis=-1
+        )
+        if "hue" in names or channels == 1:
+            return t.colour_transform(images, matrix)
+        # Without hue every step keeps the colour block in the span of I and 1 1^T.
+        return t._grey_colour_transform(images, matrix)
+
+    def _translate_and_cut(
+        self, images: Any, p: Any, names: Sequence[str], height: int, width: int
+    ) -> Any:
+        """DiffAugment's translation and cutout as one gather (no mask products).
+
+        Pixels shifted in from outside and pixels in the cut square read a zero pixel.
+        """
+        t = transforms
+        zero = ops.zeros((self._batch(images),), "int32")
+        shift_x = shift_y = zero
+        if "translation" in names:
+            apply = self._coin(images, p)
+            max_x, max_y = int(width * _TRANSLATION_RATIO), int(height * _TRANSLATION_RATIO)
+            shift_x = ops.where(apply, self._integers(images, -max_x, max_x), zero)
+            shift_y = ops.where(apply, self._integers(images, -max_y, max_y), zero)
+        rows, cols = t._shifted_grid(images, shift_x, shift_y)
+        valid = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+        if "cutout" in names:
+            apply = self._coin(images, p)
+            center_x, center_y = self._uniform(images), self._uniform(images)
+            cut = t._cut(images, center_x, center_y, _CUTOUT_SIZE)
+            valid = valid & ~(cut & ops.reshape(apply, (-1, 1, 1)))
+        rows, cols = ops.clip(rows, 0, height - 1), ops.clip(cols, 0, width - 1)
+        return t._gather(images, rows, cols, valid)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments."""

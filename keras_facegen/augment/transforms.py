@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 #: Keys' cubic convolution parameter: ``a = -0.5`` interpolates a quadratic exactly, keeps a
@@ -62,11 +63,14 @@ def _reflect(index: Any, size: int) -> Any:
     return ops.where(index >= size, period - index, index)
 
 
-def _gather(images: Any, rows: Any, cols: Any) -> Any:
+def _gather(images: Any, rows: Any, cols: Any, valid: Any = None) -> Any:
     """``out[n, y, x, ...] = images[n, rows[n, y, x, ...], cols[n, y, x, ...]]``, one gather.
 
     ``rows`` and ``cols`` are valid int32 indices of shape ``(N, H, W)`` or ``(N, H, W, K)``
-    (``K`` pixels read per output pixel); the result has their shape plus the channels.
+    (``K`` pixels read per output pixel); the result has their shape plus the channels. Where
+    ``valid`` (same shape, boolean) is false the output is 0: those positions read a zero pixel
+    appended to the table, instead of a mask multiplied in (one full-size product less in each
+    direction of the pass).
     """
     height, width = _static_hw(images)
     channels = images.shape[-1]
@@ -74,8 +78,17 @@ def _gather(images: Any, rows: Any, cols: Any) -> Any:
     taps = tuple(int(d) for d in rows.shape[3:])
     first = ops.arange(batch, dtype="int32") * (height * width)
     base = ops.reshape(first, (-1, 1, 1) + (1,) * len(taps))
-    flat = ops.reshape(base + rows * width + cols, (-1,))
-    pixels = ops.take(ops.reshape(images, (-1, channels)), flat, axis=0)
+    flat = base + rows * width + cols
+    # Keras turns a 2-D ``take`` on PyTorch into an embedding lookup, whose backward pass (a
+    # sort-based scatter) took twice as long as index_select's on a CPU; a 3-D table avoids it
+    # (TensorFlow's gather ran 10-20 % slower on the 3-D table, so it keeps the 2-D one).
+    table_shape = (-1, channels, 1) if keras.backend.backend() == "torch" else (-1, channels)
+    table = ops.reshape(images, table_shape)
+    if valid is not None:
+        zero = ops.zeros((1,) + table_shape[1:], _dtype(images))
+        table = ops.concatenate([table, zero], axis=0)
+        flat = ops.where(valid, flat, batch * (height * width))
+    pixels = ops.take(table, ops.reshape(flat, (-1,)), axis=0)
     return ops.reshape(pixels, (-1, height, width, *taps, channels))
 
 
@@ -172,14 +185,24 @@ def translate_integer(images: Any, shift_x: Any, shift_y: Any, padding: str = "r
             f"Expected `padding` to be 'reflect' or 'zeros'; received padding={padding!r}."
         )
     height, width = _static_hw(images)
-    rows, cols = _grid(images)
-    rows = rows - ops.reshape(ops.cast(shift_y, "int32"), (-1, 1, 1))
-    cols = cols - ops.reshape(ops.cast(shift_x, "int32"), (-1, 1, 1))
+    rows, cols = _shifted_grid(images, shift_x, shift_y)
     if padding == "reflect":
         return _gather(images, _reflect(rows, height), _reflect(cols, width))
     inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
-    out = _gather(images, ops.clip(rows, 0, height - 1), ops.clip(cols, 0, width - 1))
-    return out * ops.cast(ops.expand_dims(inside, -1), _dtype(images))
+    return _gather(images, ops.clip(rows, 0, height - 1), ops.clip(cols, 0, width - 1), inside)
+
+
+def _shifted_grid(images: Any, shift_x: Any, shift_y: Any) -> tuple[Any, Any]:
+    """Rows ``(N, H, 1)`` and columns ``(N, 1, W)`` read after an integer shift (may lie outside).
+
+    Kept separable: index arithmetic and masks on rows and columns, not on every pixel.
+    """
+    height, width = _static_hw(images)
+    rows = ops.reshape(ops.arange(height, dtype="int32"), (1, height, 1))
+    cols = ops.reshape(ops.arange(width, dtype="int32"), (1, 1, width))
+    rows = rows - ops.reshape(ops.cast(shift_y, "int32"), (-1, 1, 1))
+    cols = cols - ops.reshape(ops.cast(shift_x, "int32"), (-1, 1, 1))
+    return rows, cols
 
 
 # === Geometric (one bicubic resampling of a composed matrix) ===
@@ -458,7 +481,142 @@ def saturation(images: Any, factor: Any) -> Any:
     return luma + (images - luma) * _per_image(factor, _dtype(images))
 
 
+# === Colour as matrices (the pipelines compose every colour step into one pass) ===
+
+
+def _colour_constants(channels: int) -> dict[str, Any]:
+    """Constant ``(C + 1, C + 1)`` matrices the affine colour steps are built from."""
+    size = channels + 1
+    identity = np.eye(size, dtype="float32")
+    diagonal = np.diag([1.0] * channels + [0.0]).astype("float32")  # the colour block's I
+    grey = np.zeros((size, size), "float32")  # v v^T, v the unit grey axis
+    grey[:channels, :channels] = 1.0 / channels
+    offset = np.zeros((size, size), "float32")  # adds 1 to every channel
+    offset[:channels, channels] = 1.0
+    cross = np.zeros((size, size), "float32")  # k x v for the unit grey axis k (RGB only)
+    if channels == 3:
+        cross[:3, :3] = np.array([[0, -1, 1], [1, 0, -1], [-1, 1, 0]]) / math.sqrt(3.0)
+    return {
+        "identity": identity,
+        "diagonal": diagonal,
+        "grey": grey,
+        "offset": offset,
+        "cross": cross,
+    }
+
+
+def colour_matrix(step: str, value: Any, channels: int = 3, mean: Any = None) -> Any:
+    """The ``(N, C + 1, C + 1)`` affine matrix of one colour step, per image.
+
+    A colour step maps each pixel's colour ``c`` (a column, with a 1 appended) to
+    ``matrix @ [c, 1]``; steps compose by matrix products (later steps on the left) and
+    :func:`colour_transform` applies the product in one pass over the pixels, the way the ADA
+    paper's implementation applies its colour transforms.
+
+    Args:
+        step: ``"brightness"`` (adds ``value``), ``"contrast"`` (multiplies by ``value``),
+            ``"lumaflip"`` (the reflection where ``value`` is true), ``"hue"`` (rotates by
+            ``value`` radians; RGB only), ``"saturation"`` (scales the distance from grey by
+            ``value``) or ``"mean_contrast"`` (scales the distance from ``mean`` by ``value``).
+        value: ``(N,)`` per-image parameters, as the function of the same name takes them.
+        channels: Number of colour channels ``C``.
+        mean: ``(N,)`` image means (only for ``"mean_contrast"``).
+
+    Returns:
+        ``(N, C + 1, C + 1)`` float32 matrices.
+
+    Raises:
+        ValueError: If ``step`` is unknown, or ``"hue"`` is asked for other than 3 channels, or
+            ``"mean_contrast"`` without ``mean``.
+
+    Example:
+        >>> keras.ops.convert_to_numpy(colour_matrix("brightness", [0.5], channels=1))[0].tolist()
+        [[1.0, 0.5], [0.0, 1.0]]
+    """
+    steps = ("brightness", "contrast", "lumaflip", "hue", "saturation", "mean_contrast")
+    if step not in steps:
+        raise ValueError(f"Expected `step` to be one of {list(steps)}; received step={step!r}.")
+    if step == "hue" and channels != 3:
+        raise ValueError(f"Hue rotation needs RGB images; received channels={channels}.")
+    if step == "mean_contrast" and mean is None:
+        raise ValueError("The mean_contrast step needs the image means; received mean=None.")
+    k = {name: ops.convert_to_tensor(m)[None] for name, m in _colour_constants(channels).items()}
+    v = ops.reshape(ops.cast(ops.convert_to_tensor(value), "float32"), (-1, 1, 1))
+    if step == "brightness":
+        return k["identity"] + v * k["offset"]
+    if step == "contrast":
+        return k["identity"] + (v - 1.0) * k["diagonal"]
+    if step == "lumaflip":
+        return k["identity"] - 2.0 * v * k["grey"]
+    if step == "hue":
+        c, s = ops.cos(v), ops.sin(v)
+        return k["identity"] + (c - 1.0) * k["diagonal"] + s * k["cross"] + (1.0 - c) * k["grey"]
+    if step == "saturation":
+        return k["identity"] + (v - 1.0) * (k["diagonal"] - k["grey"])
+    m = ops.reshape(ops.cast(ops.convert_to_tensor(mean), "float32"), (-1, 1, 1))
+    return k["identity"] + (v - 1.0) * k["diagonal"] + (1.0 - v) * m * k["offset"]
+
+
+def colour_transform(images: Any, matrix: Any) -> Any:
+    """Applies one affine colour matrix per image: ``out[..., d] = sum_c M[d, c] x_c + M[d, C]``.
+
+    Written as ``C`` broadcast multiply-adds (no matrix product), so an identity matrix returns
+    the images exactly on every device (a TF32 matrix product on a GPU would round them).
+
+    Args:
+        images: ``(N, H, W, C)``.
+        matrix: ``(N, C + 1, C + 1)`` matrices (:func:`colour_matrix`, composed with
+            ``keras.ops.matmul``).
+
+    Returns:
+        The transformed batch.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.array([0.2, 0.4, 0.9], "float32").reshape(1, 1, 1, 3)
+        >>> out = colour_transform(x, colour_matrix("saturation", [0.0]))
+        >>> np.round(keras.ops.convert_to_numpy(out)[0, 0, 0], 6).tolist()
+        [0.5, 0.5, 0.5]
+    """
+    images = _as_images(images)
+    channels = int(images.shape[-1])
+    matrix = ops.cast(matrix, _dtype(images))
+
+    def column(index: int) -> Any:
+        return ops.reshape(matrix[:, :channels, index], (-1, 1, 1, channels))
+
+    out = images[..., 0:1] * column(0) + column(channels)
+    for c in range(1, channels):
+        out = out + images[..., c : c + 1] * column(c)
+    return out
+
+
+def _grey_colour_transform(images: Any, matrix: Any) -> Any:
+    """:func:`colour_transform` for a colour block ``a I + g 1 1^T`` and one offset ``o``.
+
+    Every colour step but hue keeps that form: ``a x + (g sum_c x + o)`` is two full-size
+    operations instead of ``2 C``, and exact for the identity like the general form.
+    """
+    images = _as_images(images)
+    channels = int(images.shape[-1])
+    matrix = ops.cast(matrix, _dtype(images))
+    grey = ops.reshape(matrix[:, 0, 1], (-1, 1, 1, 1))
+    scale = ops.reshape(matrix[:, 0, 0], (-1, 1, 1, 1)) - grey
+    offset = ops.reshape(matrix[:, 0, channels], (-1, 1, 1, 1))
+    return images * scale + (ops.sum(images, axis=-1, keepdims=True) * grey + offset)
+
+
 # === Cutout ===
+
+
+def _cut(images: Any, center_x: Any, center_y: Any, size: float) -> Any:
+    """``(N, H, W)`` booleans: true inside each image's square (rows and columns apart)."""
+    height, width = _static_hw(images)
+    x = (ops.reshape(ops.arange(width, dtype="float32"), (1, 1, width)) + 0.5) / width
+    y = (ops.reshape(ops.arange(height, dtype="float32"), (1, height, 1)) + 0.5) / height
+    cx = ops.reshape(ops.cast(center_x, "float32"), (-1, 1, 1))
+    cy = ops.reshape(ops.cast(center_y, "float32"), (-1, 1, 1))
+    return (ops.abs(x - cx) < size / 2.0) & (ops.abs(y - cy) < size / 2.0)
 
 
 def cutout(images: Any, center_x: Any, center_y: Any, size: float = 0.5) -> Any:
@@ -483,12 +641,5 @@ def cutout(images: Any, center_x: Any, center_y: Any, size: float = 0.5) -> Any:
         [1.0, 0.0, 0.0, 1.0]
     """
     images = _as_images(images)
-    height, width = _static_hw(images)
-    rows, cols = _grid(images)
-    x = (ops.cast(cols, "float32") + 0.5) / width
-    y = (ops.cast(rows, "float32") + 0.5) / height
-    cx = ops.reshape(ops.cast(center_x, "float32"), (-1, 1, 1))
-    cy = ops.reshape(ops.cast(center_y, "float32"), (-1, 1, 1))
-    inside = (ops.abs(x - cx) < size / 2.0) & (ops.abs(y - cy) < size / 2.0)
-    keep = ops.cast(ops.logical_not(inside), _dtype(images))
-    return images * ops.expand_dims(keep, -1)
+    keep = ops.logical_not(_cut(images, center_x, center_y, size))
+    return images * ops.expand_dims(ops.cast(keep, _dtype(images)), -1)
