@@ -2,10 +2,11 @@
 
 Each *side* runs in its own process (a fresh backend, nothing cached from the other side):
 ``none`` (no augmentation), ``diffaugment`` (``Augment("diffaugment")``, every transform on every
-image) and ``ada`` (``ADA(p=1, target=1)``: ``r_t`` never exceeds the target, so ``p`` stays at 1
-and every transform runs on every image, the worst case; the step computes every transform
-whatever ``p`` is, so a smaller ``p`` costs the same). Each process warms up (compiles) on two
-batches, then times ``--repeats`` runs of ``--steps`` batches of ``fit``; the table shows the
+image), ``ada`` (``ADA(p=1, target=1)``: ``r_t`` never exceeds the target, so ``p`` stays at 1
+and every transform runs on every image, the worst case; a step runs for the whole batch as soon
+as one image picked it, so any ``p`` above a few percent costs about the same) and ``ada_p0``
+(``ADA()`` as training starts: ``p = 0``, every step skipped). Each process warms up (compiles)
+on two batches, then times ``--repeats`` runs of ``--steps`` batches of ``fit``; the table shows the
 best run, and the overhead of each side over ``none`` on the same backend. The issue's budget is
 15 %.
 
@@ -32,7 +33,7 @@ import time
 from _common import quick_eager
 
 BACKENDS = ("tensorflow", "jax", "torch")
-SIDES = ("none", "diffaugment", "ada")
+SIDES = ("none", "diffaugment", "ada", "ada_p0")
 
 
 def parse_args(argv=None):
@@ -57,6 +58,9 @@ def _augment(side):
         return None
     if side == "diffaugment":
         return Augment("diffaugment", seed=0)
+    if side == "ada_p0":
+        # ADA as training starts (and stays on large data sets): p = 0, steps skipped.
+        return ADA(seed=0)
     # p = 1 and a target r_t never exceeds: every transform on every image, the worst case.
     return ADA(target=1.0, p=1.0, seed=0)
 

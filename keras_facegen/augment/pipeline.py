@@ -121,6 +121,15 @@ def _check_probability(value: Any, argument: str) -> float:
     return number
 
 
+def _unless_none(applied: Any, augment: Any, images: Any) -> Any:
+    """``augment()`` unless no image of the batch picked the step: then the images, uncomputed.
+
+    ADA starts at ``p = 0`` and on large data sets stays near it; a branch (``keras.ops.cond``,
+    one real branch at run time on every backend) keeps those steps at no cost.
+    """
+    return ops.cond(ops.any(applied), augment, lambda: images)
+
+
 @keras.saving.register_keras_serializable(package="keras_facegen")
 class Augment(keras.layers.Layer):
     """Differentiable augmentations of everything the discriminator sees, at strength ``p``.
@@ -370,7 +379,9 @@ class Augment(keras.layers.Layer):
             matrix = compose(matrix, t.translation_matrix(shift_x, shift_y), apply)
             any_applied = any_applied | apply
         # Images no transform picked keep their exact pixels (no resampling round trip).
-        return transforms._select(any_applied, t.warp(images, matrix), images)
+        return _unless_none(
+            any_applied, lambda: t._select(any_applied, t.warp(images, matrix), images), images
+        )
 
     def _colour(self, images: Any, p: Any, names: Sequence[str]) -> Any:
         """Every colour step composed into one affine matrix per image, applied in one pass.
@@ -416,8 +427,10 @@ class Augment(keras.layers.Layer):
                 return "saturation", self._uniform(images, 0.0, 2.0), self._coin(images, p)
             return "mean_contrast", self._uniform(images, 0.5, 1.5), self._coin(images, p)
 
+        any_applied = ops.zeros((batch,), "bool")
         for name in names:
             step, value, apply = draw(name)
+            any_applied = any_applied | apply
             mean = None
             if step == "mean_contrast":
                 current = ops.matmul(matrix, ops.expand_dims(channel_means, -1))[:, :channels, 0]
@@ -431,9 +444,9 @@ class Augment(keras.layers.Layer):
             [ops.stop_gradient(matrix[:, :, :channels]), matrix[:, :, channels:]], axis=-1
         )
         if "hue" in names or channels == 1:
-            return t.colour_transform(images, matrix)
+            return _unless_none(any_applied, lambda: t.colour_transform(images, matrix), images)
         # Without hue every step keeps the colour block in the span of I and 1 1^T.
-        return t._grey_colour_transform(images, matrix)
+        return _unless_none(any_applied, lambda: t._grey_colour_transform(images, matrix), images)
 
     def _translate_and_cut(
         self, images: Any, p: Any, names: Sequence[str], height: int, width: int
@@ -445,8 +458,10 @@ class Augment(keras.layers.Layer):
         t = transforms
         zero = ops.zeros((self._batch(images),), "int32")
         shift_x = shift_y = zero
+        any_applied = ops.zeros((self._batch(images),), "bool")
         if "translation" in names:
             apply = self._coin(images, p)
+            any_applied = any_applied | apply
             max_x, max_y = int(width * _TRANSLATION_RATIO), int(height * _TRANSLATION_RATIO)
             shift_x = ops.where(apply, self._integers(images, -max_x, max_x), zero)
             shift_y = ops.where(apply, self._integers(images, -max_y, max_y), zero)
@@ -454,11 +469,12 @@ class Augment(keras.layers.Layer):
         valid = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
         if "cutout" in names:
             apply = self._coin(images, p)
+            any_applied = any_applied | apply
             center_x, center_y = self._uniform(images), self._uniform(images)
             cut = t._cut(images, center_x, center_y, _CUTOUT_SIZE)
             valid = valid & ~(cut & ops.reshape(apply, (-1, 1, 1)))
         rows, cols = ops.clip(rows, 0, height - 1), ops.clip(cols, 0, width - 1)
-        return t._gather(images, rows, cols, valid)
+        return _unless_none(any_applied, lambda: t._gather(images, rows, cols, valid), images)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments."""

@@ -13,7 +13,7 @@ def _module():
 
 def test_augment_cost_quick_times_every_side(capsys):
     results = _module().main(["--quick"])
-    assert [r["side"] for r in results] == ["none", "diffaugment", "ada"]
+    assert [r["side"] for r in results] == ["none", "diffaugment", "ada", "ada_p0"]
     assert all(r["backend"] == backend() and r["images_per_s"] > 0 for r in results)
     assert f"| {backend()} | ada | 4 |" in capsys.readouterr().out
 
