@@ -48,16 +48,8 @@ TRANSFORMS = (
     "cutout",
 )
 _GEOMETRIC = ("scale", "rotate", "aniso", "xfrac")
-_COLOUR = (
-    "brightness",
-    "contrast",
-    "lumaflip",
-    "hue",
-    "saturation",
-    "diff_brightness",
-    "diff_saturation",
-    "diff_contrast",
-)
+# ADA's and DiffAugment's colour steps: one affine matrix per image.
+_COLOUR = TRANSFORMS[TRANSFORMS.index("brightness") : TRANSFORMS.index("translation")]
 
 #: Named pipelines: ADA's default ``bgc`` set and DiffAugment's ``color,translation,cutout``.
 PIPELINES: dict[str, tuple[str, ...]] = {
