@@ -2,6 +2,7 @@
 
 - :mod:`keras_facegen.augment.transforms`: each augmentation as a function of the images and
   explicit per-image parameters (``keras.ops`` only, exact on TensorFlow, JAX and PyTorch).
+- :mod:`keras_facegen.augment.colour`: colour steps as affine matrices, applied in one pass.
 - :class:`Augment`: a pipeline (``"ada"``, ``"diffaugment"`` or a list of transforms) applied to
   each image with probability ``p``; :class:`ADA` adjusts ``p`` inside the train step from
   ``r_t = E[sign(D(real))]``.
@@ -10,14 +11,13 @@
 Pass a pipeline to ``keras_facegen.models.GAN(..., augment=...)``.
 """
 
-from keras_facegen.augment import transforms
+from keras_facegen.augment import colour, transforms
+from keras_facegen.augment.ada import ADA, get
 from keras_facegen.augment.pipeline import (
-    ADA,
     PIPELINES,
     TRANSFORMS,
     Augment,
-    get,
     mirror,
 )
 
-__all__ = ["ADA", "PIPELINES", "TRANSFORMS", "Augment", "get", "mirror", "transforms"]
+__all__ = ["ADA", "PIPELINES", "TRANSFORMS", "Augment", "colour", "get", "mirror", "transforms"]

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from keras_facegen.augment import Augment
+from keras_facegen.augment import colour as col
 from keras_facegen.augment import transforms as t
 
 IMAGES = np.random.RandomState(11).uniform(-1, 1, (16, 8, 8, 3)).astype("float32")
@@ -121,27 +122,27 @@ def test_each_colour_matrix_applies_its_transform(step):
     function, value = STEPS[step]
     images = IMAGES[:4]
     mean = images.mean(axis=(1, 2, 3))
-    matrix = t.colour_matrix(step, value, channels=3, mean=mean)
+    matrix = col.colour_matrix(step, value, channels=3, mean=mean)
     expected = _np(function(images, value))
-    np.testing.assert_allclose(_np(t.colour_transform(images, matrix)), expected, atol=2e-6)
+    np.testing.assert_allclose(_np(col.colour_transform(images, matrix)), expected, atol=2e-6)
     if step != "hue":
-        grey = _np(t._grey_colour_transform(images, matrix))
+        grey = _np(col._grey_colour_transform(images, matrix))
         np.testing.assert_allclose(grey, expected, atol=2e-6)
 
 
 def test_colour_transform_matches_numpy_and_keeps_the_identity_exact():
     matrix = np.random.RandomState(2).normal(size=(16, 4, 4)).astype("float32")
     expected = np.einsum("ndc,nhwc->nhwd", matrix[:, :3, :3], IMAGES) + matrix[:, None, None, :3, 3]
-    np.testing.assert_allclose(_np(t.colour_transform(IMAGES, matrix)), expected, atol=1e-5)
+    np.testing.assert_allclose(_np(col.colour_transform(IMAGES, matrix)), expected, atol=1e-5)
     identity = np.broadcast_to(np.eye(4, dtype="float32"), (16, 4, 4))
-    np.testing.assert_array_equal(_np(t.colour_transform(IMAGES, identity)), IMAGES)
-    np.testing.assert_array_equal(_np(t._grey_colour_transform(IMAGES, identity)), IMAGES)
+    np.testing.assert_array_equal(_np(col.colour_transform(IMAGES, identity)), IMAGES)
+    np.testing.assert_array_equal(_np(col._grey_colour_transform(IMAGES, identity)), IMAGES)
 
 
 def test_colour_matrix_refuses_bad_arguments():
     with pytest.raises(ValueError, match="step='sharpen'"):
-        t.colour_matrix("sharpen", [1.0])
+        col.colour_matrix("sharpen", [1.0])
     with pytest.raises(ValueError, match="channels=1"):
-        t.colour_matrix("hue", [1.0], channels=1)
+        col.colour_matrix("hue", [1.0], channels=1)
     with pytest.raises(ValueError, match="mean=None"):
-        t.colour_matrix("mean_contrast", [1.0])
+        col.colour_matrix("mean_contrast", [1.0])
