@@ -116,13 +116,8 @@ def _unless_none(applied: Any, augment: Any, images: Any) -> Any:
     """``augment()`` unless no image of the batch picked the step: then the images, uncomputed.
 
     ADA starts at ``p = 0`` and on large data sets stays near it; a branch (``keras.ops.cond``,
-    one real branch at run time on every backend) keeps those steps at no cost. On JAX the
-    branch is rematerialised in the backward pass: reverse-mode ``lax.cond`` gives the skipped
-    branch zero-filled copies of the taken branch's residuals (jax-ml/jax#8239), which for the
-    warp are 16 gathered taps per pixel; with ``keras.remat`` the residuals are its inputs.
+    one real branch at run time on every backend) keeps those steps at no cost.
     """
-    if keras.backend.backend() == "jax":
-        augment = keras.remat(augment)
     return ops.cond(ops.any(applied), augment, lambda: images)
 
 
