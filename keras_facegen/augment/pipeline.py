@@ -285,9 +285,9 @@ class Augment(keras.layers.Layer):
             images = self._geometric(images, p, names, height, width)
         else:
             images = self._blit(images, p, names, height, width)
-        colour = [n for n in names if n in _COLOUR]
-        if colour:
-            images = self._colour(images, p, colour)
+        colour_steps = [n for n in names if n in _COLOUR]
+        if colour_steps:
+            images = self._colour(images, p, colour_steps)
         if "translation" in names or "cutout" in names:
             images = self._translate_and_cut(images, p, names, height, width)
         return images
