@@ -163,11 +163,17 @@ def block_other_frameworks():
     CPU) and loads their libraries and thread pools into the process. A ``None`` in
     ``sys.modules`` makes ``import tensorflow`` raise ``ImportError``, which Keras reads as "not
     installed" (and a worker that did need it fails loudly). A worker calls this first, before
-    it builds anything.
+    it imports Keras: ``import keras`` itself imports JAX on every backend (for its Orbax
+    checkpoint callback; about 1 s of a PyTorch worker's 10 s of start-up on 2 cores), so the
+    backend is read from ``KERAS_BACKEND`` (which :func:`run_worker` always sets), and from
+    Keras only without it.
     """
-    import keras
+    backend = os.environ.get("KERAS_BACKEND")
+    if not backend:
+        import keras
 
-    for name in {"tensorflow", "jax"} - {keras.backend.backend()}:
+        backend = keras.backend.backend()
+    for name in {"tensorflow", "jax"} - {backend}:
         sys.modules.setdefault(name, None)
 
 
