@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 #: Keys' cubic convolution parameter: ``a = -0.5`` interpolates a quadratic exactly, keeps a
@@ -305,6 +306,8 @@ def warp(images: Any, matrix: Any) -> Any:
     """
     images = _as_images(images)
     height, width = _static_hw(images)
+    channels = int(images.shape[-1])
+    batch = ops.shape(images)[0]
     matrix = ops.cast(matrix, "float32")
     rows, cols = _grid(images)
     x = ops.cast(cols, "float32") - (width - 1) / 2.0
@@ -315,26 +318,58 @@ def warp(images: Any, matrix: Any) -> Any:
 
     src_x = coefficient(0, 0) * x + coefficient(0, 1) * y + coefficient(0, 2)
     src_y = coefficient(1, 0) * x + coefficient(1, 1) * y + coefficient(1, 2)
-    src_x = src_x + (width - 1) / 2.0
-    src_y = src_y + (height - 1) / 2.0
+    # The mirrored image is symmetric about its first and last pixel and the cubic kernel is
+    # even, so a position reflected into [0, size - 1] interpolates to the same value: all four
+    # taps then lie within one pixel of the image, read from a copy padded by reflection.
+    src_x = _reflect_position(src_x + (width - 1) / 2.0, width)
+    src_y = _reflect_position(src_y + (height - 1) / 2.0, height)
     base_x, base_y = ops.floor(src_x), ops.floor(src_y)
     frac_x, frac_y = src_x - base_x, src_y - base_y
     base_x, base_y = ops.cast(base_x, "int32"), ops.cast(base_y, "int32")
-    # All 16 taps in one gather (and one scatter in the backward pass): tap 4 * i + j reads
-    # row base_y + i - 1 and column base_x + j - 1.
     offsets = (-1, 0, 1, 2)
-    tap_rows = [_reflect(base_y + d, height) for d in offsets]
-    tap_cols = [_reflect(base_x + d, width) for d in offsets]
-    weights_y = [_cubic_weight(frac_y - d) for d in offsets]
-    weights_x = [_cubic_weight(frac_x - d) for d in offsets]
-    taps = _gather(
-        images,
-        ops.stack([r for r in tap_rows for _ in tap_cols], axis=-1),
-        ops.stack([c for _ in tap_rows for c in tap_cols], axis=-1),
+    weights_y = ops.stack([_cubic_weight(frac_y - d) for d in offsets], axis=-1)
+    weights_x = ops.stack([_cubic_weight(frac_x - d) for d in offsets], axis=-1)
+    # Rows -1 .. H + 1 and columns -1 .. W + 1 of the mirrored image.
+    padded = ops.take(images, _reflected_range(height), axis=1)
+    padded = ops.take(padded, _reflected_range(width), axis=2)
+    padded_width = width + 3
+    # Entry (n, row, col) of the table holds the four rows row - 1 .. row + 2 at padded column
+    # col: one gather of 4 x 4 taps reads 4 contiguous entries of 4 C values, not 16 of C.
+    strips = ops.stack([padded[:, i : i + height] for i in range(4)], axis=3)
+    table_shape = (
+        (-1, 4 * channels, 1) if keras.backend.backend() == "torch" else (-1, 4 * channels)
     )
-    weight = ops.stack([wy * wx for wy in weights_y for wx in weights_x], axis=-1)
-    weight = ops.cast(ops.expand_dims(weight, -1), _dtype(images))
+    table = ops.reshape(strips, table_shape)  # torch: a 3-D table, see _gather
+    first = ops.reshape(ops.arange(batch, dtype="int32") * (height * padded_width), (-1, 1, 1, 1))
+    columns = ops.reshape(ops.arange(4, dtype="int32"), (1, 1, 1, 4))
+    flat = first + ops.expand_dims(base_y * padded_width + base_x, -1) + columns
+    taps = ops.take(table, ops.reshape(flat, (-1,)), axis=0)  # column tap j, then row tap i
+    taps = ops.reshape(taps, (-1, height, width, 16, channels))
+    weight = ops.expand_dims(weights_x, -1) * ops.expand_dims(weights_y, -2)
+    weight = ops.cast(ops.reshape(weight, (-1, height, width, 16, 1)), _dtype(images))
     return ops.sum(taps * weight, axis=3)
+
+
+def _reflect_position(position: Any, size: int) -> Any:
+    """Continuous positions mirrored into ``[0, size - 1]`` (period ``2 (size - 1)``)."""
+    if size == 1:
+        return ops.zeros_like(position)
+    period = 2.0 * (size - 1)
+    position = ops.abs(position)
+    position = position - period * ops.floor(position / period)
+    return ops.where(position > size - 1, period - position, position)
+
+
+def _reflected_range(size: int) -> Any:
+    """Indices ``-1 .. size + 1`` reflected into ``[0, size)``, a static int32 tensor."""
+    index = np.arange(-1, size + 2)
+    if size > 1:
+        period = 2 * (size - 1)
+        index = np.abs(index) % period
+        index = np.where(index >= size, period - index, index)
+    else:
+        index = np.zeros_like(index)
+    return ops.convert_to_tensor(index.astype("int32"))
 
 
 # === Colour ===

@@ -146,3 +146,20 @@ def test_colour_matrix_refuses_bad_arguments():
         col.colour_matrix("hue", [1.0], channels=1)
     with pytest.raises(ValueError, match="mean=None"):
         col.colour_matrix("mean_contrast", [1.0])
+
+
+def test_the_draws_of_a_call_are_distinct_independent_columns_of_few_blocks():
+    """A call draws its values in blocks (few random operations), each value its own column."""
+    batch = np.zeros((512, 8, 8, 3), "float32")
+    aug = _Recorder("ada", p=1.0, mirror=True, seed=5)
+    aug(batch, training=True, real=True)
+    draws = np.stack(aug.draws)  # (27, 512): 20 uniform and 7 normal values per image
+    assert draws.shape == (27, 512)
+    # No two draws share a column (a reused column would pass every other test here).
+    correlation = np.corrcoef(draws)
+    assert np.abs(correlation[~np.eye(len(draws), dtype=bool)]).max() < 0.2
+    first = aug.draws[0]
+    assert 0.0 <= first.min() and first.max() < 1.0 and abs(first.mean() - 0.5) < 0.05
+    aug.draws.clear()
+    aug(batch, training=True, real=True)
+    assert not np.allclose(aug.draws[0], first)  # the seed state moves on between calls
