@@ -333,64 +333,74 @@ class Augment(keras.layers.Layer):
         return shift_x, shift_y
 
     def _geometric(self, images: Any, p: Any, names: Sequence[str], height: int, width: int) -> Any:
-        """Blitting and geometric transforms as one composed matrix, one bicubic resampling."""
-        t = transforms
-        batch = self._batch(images)
-        identity = ops.broadcast_to(ops.eye(3, dtype="float32"), (batch, 3, 3))
-        matrix = identity
-        any_applied = ops.zeros((batch,), "bool")
+        """Blitting and geometric transforms as one composed matrix, one bicubic resampling.
 
-        def compose(matrix: Any, step: Any, apply: Any) -> Any:
-            chosen = ops.where(ops.reshape(apply, (-1, 1, 1)), step, identity)
-            return ops.matmul(matrix, chosen)
-
+        The draws come first; the matrices are built inside the branch, so a batch no step
+        picked (ADA at ``p = 0``) pays for the draws only.
+        """
+        steps = []  # (name, apply, parameters), in the pipeline's order
         if "xflip" in names:
-            apply = self._coin(images, p) & self._coin(images, 0.5)
-            flip = ops.convert_to_tensor(np.diag([-1.0, 1.0, 1.0]).astype("float32"))
-            matrix = compose(matrix, ops.broadcast_to(flip, (batch, 3, 3)), apply)
-            any_applied = any_applied | apply
+            steps.append(("xflip", self._coin(images, p) & self._coin(images, 0.5), ()))
         if "rotate90" in names:
             turns = self._integers(images, 0, 3)
-            apply = self._coin(images, p)
-            # Exact entries (0, +-1): a quarter turn of the matrix, not cos(pi / 2) ~ 4e-8.
-            cos = ops.take(ops.convert_to_tensor([1.0, 0.0, -1.0, 0.0]), turns)
-            sin = ops.take(ops.convert_to_tensor([0.0, 1.0, 0.0, -1.0]), turns)
-            zero, one = ops.zeros_like(cos), ops.ones_like(cos)
-            rows = [[cos, -sin, zero], [sin, cos, zero], [zero, zero, one]]
-            quarter = ops.stack([ops.stack(r, axis=-1) for r in rows], axis=-2)
-            matrix = compose(matrix, quarter, apply)
-            any_applied = any_applied | apply
+            steps.append(("rotate90", self._coin(images, p), (turns,)))
         if "xint" in names:
             apply = self._coin(images, p)
-            shift_x, shift_y = self._xint_shifts(images, height, width)
-            matrix = compose(matrix, t.translation_matrix(shift_x, shift_y), apply)
-            any_applied = any_applied | apply
+            steps.append(("xint", apply, self._xint_shifts(images, height, width)))
         if "scale" in names:
             apply = self._coin(images, p)
-            matrix = compose(
-                matrix, t.scale_matrix(ops.exp2(self._normal(images, _SCALE_STD))), apply
-            )
-            any_applied = any_applied | apply
+            steps.append(("scale", apply, (self._normal(images, _SCALE_STD),)))
         if "rotate" in names:
             apply = self._coin(images, p)
-            angle = self._uniform(images, -_ROTATE_MAX, _ROTATE_MAX)
-            matrix = compose(matrix, t.rotation_matrix(angle), apply)
-            any_applied = any_applied | apply
+            steps.append(("rotate", apply, (self._uniform(images, -_ROTATE_MAX, _ROTATE_MAX),)))
         if "aniso" in names:
             apply = self._coin(images, p)
-            s = ops.exp2(self._normal(images, _ANISO_STD))
-            matrix = compose(matrix, t.scale_matrix(s, 1.0 / s), apply)
-            any_applied = any_applied | apply
+            steps.append(("aniso", apply, (self._normal(images, _ANISO_STD),)))
         if "xfrac" in names:
             apply = self._coin(images, p)
             shift_x = self._normal(images, _XFRAC_STD) * width
-            shift_y = self._normal(images, _XFRAC_STD) * height
-            matrix = compose(matrix, t.translation_matrix(shift_x, shift_y), apply)
+            steps.append(("xfrac", apply, (shift_x, self._normal(images, _XFRAC_STD) * height)))
+        any_applied = steps[0][1]
+        for _, apply, _ in steps[1:]:
             any_applied = any_applied | apply
-        # Images no transform picked keep their exact pixels (no resampling round trip).
-        return _unless_none(
-            any_applied, lambda: t._select(any_applied, t.warp(images, matrix), images), images
-        )
+
+        def resample() -> Any:
+            matrix = self._geometric_matrix(steps, self._batch(images))
+            # Images no transform picked keep their exact pixels (no resampling round trip).
+            return transforms._select(any_applied, transforms.warp(images, matrix), images)
+
+        return _unless_none(any_applied, resample, images)
+
+    @staticmethod
+    def _geometric_matrix(steps: Sequence[tuple[str, Any, Any]], batch: Any) -> Any:
+        """The inverse maps of ``steps`` composed on the right, identity where not applied."""
+        t = transforms
+        identity = ops.broadcast_to(ops.eye(3, dtype="float32"), (batch, 3, 3))
+        matrix = identity
+        for name, apply, parameters in steps:
+            if name == "xflip":
+                flip = ops.convert_to_tensor(np.diag([-1.0, 1.0, 1.0]).astype("float32"))
+                step = ops.broadcast_to(flip, (batch, 3, 3))
+            elif name == "rotate90":
+                # Exact entries (0, +-1): a quarter turn of the matrix, not cos(pi / 2) ~ 4e-8.
+                (turns,) = parameters
+                cos = ops.take(ops.convert_to_tensor([1.0, 0.0, -1.0, 0.0]), turns)
+                sin = ops.take(ops.convert_to_tensor([0.0, 1.0, 0.0, -1.0]), turns)
+                zero, one = ops.zeros_like(cos), ops.ones_like(cos)
+                rows = [[cos, -sin, zero], [sin, cos, zero], [zero, zero, one]]
+                step = ops.stack([ops.stack(r, axis=-1) for r in rows], axis=-2)
+            elif name in ("xint", "xfrac"):
+                step = t.translation_matrix(*parameters)
+            elif name == "scale":
+                step = t.scale_matrix(ops.exp2(parameters[0]))
+            elif name == "rotate":
+                step = t.rotation_matrix(parameters[0])
+            else:  # aniso
+                s = ops.exp2(parameters[0])
+                step = t.scale_matrix(s, 1.0 / s)
+            chosen = ops.where(ops.reshape(apply, (-1, 1, 1)), step, identity)
+            matrix = ops.matmul(matrix, chosen)
+        return matrix
 
     def _colour(self, images: Any, p: Any, names: Sequence[str]) -> Any:
         """Every colour step composed into one affine matrix per image, applied in one pass.
@@ -404,11 +414,10 @@ class Augment(keras.layers.Layer):
         channels = int(images.shape[-1])
         size = channels + 1
         identity = ops.broadcast_to(ops.eye(size, dtype="float32"), (batch, size, size))
-        matrix = identity
-        channel_means = None
-        if "diff_contrast" in names:
+
+        def channel_means() -> Any:
             means = ops.cast(ops.mean(images, axis=(1, 2)), "float32")
-            channel_means = ops.concatenate([means, ops.ones((batch, 1), "float32")], axis=-1)
+            return ops.concatenate([means, ops.ones((batch, 1), "float32")], axis=-1)
 
         def then(matrix: Any, step: Any, apply: Any) -> Any:
             chosen = ops.where(ops.reshape(apply, (-1, 1, 1)), step, identity)
@@ -435,27 +444,33 @@ class Augment(keras.layers.Layer):
                 return "saturation", self._uniform(images, 0.0, 2.0), self._coin(images, p)
             return "mean_contrast", self._uniform(images, 0.5, 1.5), self._coin(images, p)
 
-        any_applied = ops.zeros((batch,), "bool")
-        for name in names:
-            step, value, apply = draw(name)
+        drawn = [draw(name) for name in names]  # the draws first; the matrices in the branch
+        any_applied = drawn[0][2]
+        for _, _, apply in drawn[1:]:
             any_applied = any_applied | apply
-            mean = None
-            if step == "mean_contrast":
-                current = ops.matmul(matrix, ops.expand_dims(channel_means, -1))[:, :channels, 0]
-                mean = ops.mean(current, axis=-1)
-            step_matrix = colour.colour_matrix(step, value, channels=channels, mean=mean)
-            matrix = then(matrix, step_matrix, apply)
-        # Only the offset column can depend on the images (through DiffAugment's mean); the
-        # colour block's derivative is zero, and telling autograd so saves a product and a
-        # reduction over the whole batch per channel in the backward pass.
-        matrix = ops.concatenate(
-            [ops.stop_gradient(matrix[:, :, :channels]), matrix[:, :, channels:]], axis=-1
-        )
         if "hue" in names or channels == 1:
             apply_matrix = colour.colour_transform
         else:  # without hue every step keeps the colour block in the span of I and 1 1^T
             apply_matrix = colour._grey_colour_transform
-        return _unless_none(any_applied, lambda: apply_matrix(images, matrix), images)
+
+        def transform() -> Any:
+            matrix = identity
+            for step, value, apply in drawn:
+                mean = None
+                if step == "mean_contrast":
+                    current = ops.matmul(matrix, ops.expand_dims(channel_means(), -1))
+                    mean = ops.mean(current[:, :channels, 0], axis=-1)
+                step_matrix = colour.colour_matrix(step, value, channels=channels, mean=mean)
+                matrix = then(matrix, step_matrix, apply)
+            # Only the offset column can depend on the images (through DiffAugment's mean);
+            # the colour block's derivative is zero, and telling autograd so saves a product
+            # and a reduction over the whole batch per channel in the backward pass.
+            matrix = ops.concatenate(
+                [ops.stop_gradient(matrix[:, :, :channels]), matrix[:, :, channels:]], axis=-1
+            )
+            return apply_matrix(images, matrix)
+
+        return _unless_none(any_applied, transform, images)
 
     def _translate_and_cut(
         self, images: Any, p: Any, names: Sequence[str], height: int, width: int
