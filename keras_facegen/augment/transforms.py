@@ -18,7 +18,6 @@ import math
 from typing import Any
 
 import keras
-import numpy as np
 from keras import ops
 
 #: Keys' cubic convolution parameter: ``a = -0.5`` interpolates a quadratic exactly, keeps a
@@ -361,15 +360,8 @@ def _reflect_position(position: Any, size: int) -> Any:
 
 
 def _reflected_range(size: int) -> Any:
-    """Indices ``-1 .. size + 1`` reflected into ``[0, size)``, a static int32 tensor."""
-    index = np.arange(-1, size + 2)
-    if size > 1:
-        period = 2 * (size - 1)
-        index = np.abs(index) % period
-        index = np.where(index >= size, period - index, index)
-    else:
-        index = np.zeros_like(index)
-    return ops.convert_to_tensor(index.astype("int32"))
+    """Indices ``-1 .. size + 1`` reflected into ``[0, size)`` (see :func:`_reflect`)."""
+    return _reflect(ops.arange(-1, size + 2, dtype="int32"), size)
 
 
 # === Colour ===
