@@ -338,7 +338,7 @@ class Augment(keras.layers.Layer):
         The draws come first; the matrices are built inside the branch, so a batch no step
         picked (ADA at ``p = 0``) pays for the draws only.
         """
-        steps = []  # (name, apply, parameters), in the pipeline's order
+        steps: list[tuple[str, Any, tuple[Any, ...]]] = []  # (name, apply, parameters), in order
         if "xflip" in names:
             steps.append(("xflip", self._coin(images, p) & self._coin(images, 0.5), ()))
         if "rotate90" in names:
