@@ -5,7 +5,10 @@ steps only (after untimed warm-up steps that compile): images/s, wall, user and 
 seconds per step, and minor page faults per step (``getrusage``):
 
 * ``default``: glibc's own settings (``KERAS_FACEGEN_ALLOCATOR=default``);
-* ``tuned``: what ``import keras_facegen`` does (``runtime.tune_allocator``: ``mallopt``);
+* ``tuned``: what ``import keras_facegen`` does (``runtime.tune_allocator``: ``mallopt``,
+  every thread on the main heap);
+* ``arenas``: the same but glibc's per-thread heaps kept (``KERAS_FACEGEN_ALLOCATOR=arenas``,
+  the library's setting before ``M_ARENA_MAX``);
 * ``env``: the same kind of settings through glibc's environment variables
   (``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=17179869184
   MALLOC_TOP_PAD_=536870912``), the recipe the allocator change replaces.
@@ -36,6 +39,7 @@ from _common import (
 CONFIGS: dict[str, dict[str, str]] = {
     "default": {"KERAS_FACEGEN_ALLOCATOR": "default"},
     "tuned": {},
+    "arenas": {"KERAS_FACEGEN_ALLOCATOR": "arenas"},
     "env": {
         "MALLOC_MMAP_THRESHOLD_": "1073741824",
         "MALLOC_TRIM_THRESHOLD_": "17179869184",
