@@ -172,6 +172,12 @@ def test_fid_without_weights_says_how_to_get_them(tmp_path):
         frechet_inception_distance(images, images, weights=tmp_path / "missing.h5")
 
 
+# Backend-independent (TensorFlow pass only): what it adds to test_fid_with_any_keras_model (the
+# FID path with a model, run on every backend) is building Keras' InceptionV3 and loading its
+# weights from a file, checked against the same network called directly (same resize, same
+# backend), so no backend's numbers are compared (it took 47 s of CI's JAX pass: eager JAX
+# compiles InceptionV3 layer by layer).
+@pytest.mark.backend_independent
 @pytest.mark.slow
 def test_fid_with_inception_weights_from_a_file(tmp_path):
     # Random InceptionV3 weights saved locally stand in for the ImageNet file (no download).
