@@ -19,7 +19,13 @@ print(json.dumps({"returned": returned, "settings": backend.thread_settings(),
 
 
 def _probe(backend, **env):
-    """configure_threads() in a fresh process (TensorFlow takes thread counts only at start)."""
+    """configure_threads() in a fresh process (TensorFlow takes thread counts only at start).
+
+    The process runs as on an install of its backend alone: the other of TensorFlow and JAX
+    cannot be imported (Keras imports both when it can; seconds of each probe's start-up).
+    """
+    hidden = sorted({"tensorflow", "jax"} - {backend})
+    code = f"import sys\nfor name in {hidden!r}:\n    sys.modules[name] = None\n{PROBE}"
     environment = {
         k: v
         for k, v in os.environ.items()
@@ -27,7 +33,7 @@ def _probe(backend, **env):
     }
     environment.update(KERAS_BACKEND=backend, PYTHONPATH=str(REPO_ROOT), **env)
     out = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", code],
         env=environment,
         capture_output=True,
         text=True,

@@ -102,7 +102,9 @@ def test_crop_faces_without_opencv_is_one_line(tmp_path):
         with contextlib.redirect_stderr(err):
             status = cli.main(["crop-faces", {str(tmp_path)!r}, "--out", {str(tmp_path / "o")!r}])
         print(json.dumps([status, err.getvalue()]))
-        """
+        """,
+        backend="jax",  # NumPy and OpenCV code: the lightest start-up (TensorFlow hidden)
+        without_tensorflow=True,
     )
     status, err = json.loads(result.stdout.strip().splitlines()[-1])
     assert status == 2 and "Traceback" not in err

@@ -6,15 +6,15 @@ import subprocess
 import sys
 
 import pytest
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, jax_only_env
 
 from keras_facegen import cli
 
 
 # Tests marked backend_independent run in the TensorFlow pass only: option checking before any
 # worker starts.
-def _cli(backend, *argv, timeout=900):
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+def _cli(backend, *argv, timeout=900, env=None):
+    env = dict(env or os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")])
     return subprocess.run(
         [sys.executable, "-m", "keras_facegen.cli", *argv],
@@ -70,11 +70,13 @@ def test_torch_refuses_several_processes_in_one_line(tmp_path, extra):
 @pytest.mark.multibackend
 @pytest.mark.slow
 def test_local_processes_train_two_jax_workers_with_one_writer(tmp_path):
+    # The command and its workers run as on a JAX-only install (helpers.jax_only_env): Keras
+    # would otherwise import TensorFlow in all three processes.
     out = tmp_path / "run"
     result = _cli(
         "jax", "train", "--preset", "face64_small", "--resolution", "32", "--steps", "2",
         "--batch-size", "4", "--num-images", "16", "--checkpoint-every", "2", "--quiet",
-        "--out", str(out), "--local-processes", "2",
+        "--out", str(out), "--local-processes", "2", env=jax_only_env(tmp_path),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     # Worker 0 alone reports (worker 1's output is kept back unless it fails).

@@ -139,5 +139,7 @@ def test_missing_opencv_names_the_extra():
             assert "keras-facegen[faces]" in str(error), error
         else:
             raise AssertionError("no ImportError")
-        """
+        """,
+        backend="jax",  # NumPy and OpenCV code: the lightest start-up (TensorFlow hidden)
+        without_tensorflow=True,
     )

@@ -174,22 +174,30 @@ def test_stage_resolution_pools_the_reals_and_skips_too_small_stages(capsys):
     ]
 
 
-@pytest.mark.parametrize("resolution", ["full", "stage"])
-def test_evaluate_quality_runs_inside_progressive_fit(tmp_path, resolution):
+def test_evaluate_quality_runs_inside_progressive_fit(tmp_path):
+    # Both resolution settings in one progressive run (a run compiles five phases' steps): each
+    # callback keeps its own latents, history and CSV file.
     gan = _progressive_gan()
     real = face_like_images(8, size=16, seed=1)
-    path = tmp_path / "quality.csv"
-    quality = EvaluateQuality(
-        real, every_n_steps=3, swd_kwargs=SWD, csv_path=path, resolution=resolution
-    )
-    gan.fit(face_like_images(16, size=16), verbose=0, callbacks=[quality])
-    sizes = [row.get("resolution", 16) for row in quality.history]
-    assert sizes[0] == 4 and sizes[-1] == 16
-    key = "swd" if resolution == "full" else "swd_stage"
-    measured = [row for row in quality.history if key in row]
-    assert measured[-1]["step"] == gan.counter_values()["iterations"]
-    if resolution == "stage":
-        assert all(row.get("resolution", 16) == 16 for row in measured)
-    with path.open() as handle:
-        rows = list(csv.DictReader(handle))
-    assert len(rows) == len(quality.history) and key in rows[0]
+    qualities = {
+        resolution: EvaluateQuality(
+            real,
+            every_n_steps=3,
+            swd_kwargs=SWD,
+            csv_path=tmp_path / f"quality_{resolution}.csv",
+            resolution=resolution,
+        )
+        for resolution in ("full", "stage")
+    }
+    gan.fit(face_like_images(16, size=16), verbose=0, callbacks=list(qualities.values()))
+    for resolution, quality in qualities.items():
+        sizes = [row.get("resolution", 16) for row in quality.history]
+        assert sizes[0] == 4 and sizes[-1] == 16, resolution
+        key = "swd" if resolution == "full" else "swd_stage"
+        measured = [row for row in quality.history if key in row]
+        assert measured[-1]["step"] == gan.counter_values()["iterations"], resolution
+        if resolution == "stage":
+            assert all(row.get("resolution", 16) == 16 for row in measured)
+        with (tmp_path / f"quality_{resolution}.csv").open() as handle:
+            rows = list(csv.DictReader(handle))
+        assert len(rows) == len(quality.history) and key in rows[0], resolution

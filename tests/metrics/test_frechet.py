@@ -14,6 +14,10 @@ from keras_facegen.metrics import (
     kernel_distance,
 )
 
+# Tests marked backend_independent run in the TensorFlow pass only: frechet_distance,
+# gaussian_frechet_distance and kernel_distance are NumPy and SciPy code on every backend; the
+# feature extraction (Keras models on the backend) runs on every backend below.
+
 
 def _with_moments(n, mean, cov, seed):
     """Samples whose sample mean and covariance (ddof=1) are exactly ``mean`` and ``cov``."""
@@ -25,11 +29,13 @@ def _with_moments(n, mean, cov, seed):
     return white @ np.linalg.cholesky(cov).T + mean
 
 
+@pytest.mark.backend_independent
 def test_identical_sets_give_zero():
     x = np.random.default_rng(0).normal(size=(200, 8))
     assert frechet_distance(x, x) == pytest.approx(0.0, abs=1e-9)
 
 
+@pytest.mark.backend_independent
 def test_gaussians_diagonal_closed_form():
     mean_a, mean_b = np.array([0.0, 1.0, -2.0]), np.array([1.0, 1.0, 0.0])
     var_a, var_b = np.array([1.0, 4.0, 0.25]), np.array([9.0, 1.0, 0.25])
@@ -39,6 +45,7 @@ def test_gaussians_diagonal_closed_form():
     assert frechet_distance(a, b) == pytest.approx(10.0, abs=1e-8)
 
 
+@pytest.mark.backend_independent
 def test_gaussians_non_commuting_closed_form():
     cov_a = np.array([[2.0, 0.5], [0.5, 1.0]])
     cov_b = np.array([[1.0, -0.3], [-0.3, 3.0]])
@@ -53,6 +60,7 @@ def test_gaussians_non_commuting_closed_form():
     assert frechet_distance(a, b) == pytest.approx(expected, abs=1e-8)
 
 
+@pytest.mark.backend_independent
 def test_one_dimensional_features():
     assert gaussian_frechet_distance([0.0], [[1.0]], [3.0], [[4.0]]) == pytest.approx(10.0)
     a = _with_moments(50, np.array([0.0]), np.array([[1.0]]), seed=5)[:, 0]
@@ -73,6 +81,7 @@ def _kid_by_hand(x, y):
     return xx + yy - 2 * xy
 
 
+@pytest.mark.backend_independent
 def test_kernel_distance_hand_computed():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(6, 3)), rng.normal(0.5, 1.0, size=(6, 3))
@@ -83,6 +92,7 @@ def test_kernel_distance_hand_computed():
     assert kernel_distance(x, x, num_subsets=1, subset_size=6) < 0
 
 
+@pytest.mark.backend_independent
 def test_kernel_distance_gaussian_closed_form():
     # 1-d, k(x, y) = (xy + 1)^3: MMD^2 = (E x^3 - E y^3)^2 + 3 (E x^2 - E y^2)^2 + 3 (E x - E y)^2.
     def moments(mu, s):
@@ -104,6 +114,7 @@ def test_kernel_distance_gaussian_closed_form():
     assert abs(same) < 0.02 * expected
 
 
+@pytest.mark.backend_independent
 def test_kernel_distance_seeded():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(300, 4)), rng.normal(0.2, 1.0, size=(300, 4))
@@ -112,6 +123,7 @@ def test_kernel_distance_seeded():
     )
 
 
+@pytest.mark.backend_independent
 def test_bad_inputs_give_clear_errors():
     x = np.zeros((10, 4))
     with pytest.raises(ValueError, match="same feature size; received 4 and 3"):
@@ -172,6 +184,12 @@ def test_fid_without_weights_says_how_to_get_them(tmp_path):
         frechet_inception_distance(images, images, weights=tmp_path / "missing.h5")
 
 
+# Backend-independent (TensorFlow pass only): what it adds to test_fid_with_any_keras_model (the
+# FID path with a model, run on every backend) is building Keras' InceptionV3 and loading its
+# weights from a file, checked against the same network called directly (same resize, same
+# backend), so no backend's numbers are compared (it took 47 s of CI's JAX pass: eager JAX
+# compiles InceptionV3 layer by layer).
+@pytest.mark.backend_independent
 @pytest.mark.slow
 def test_fid_with_inception_weights_from_a_file(tmp_path):
     # Random InceptionV3 weights saved locally stand in for the ImageNet file (no download).
