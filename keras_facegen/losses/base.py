@@ -46,6 +46,9 @@ class TermInputs:
             (safe to differentiate through again, also on JAX); use it for input-gradient
             penalties.
         seed_generator: Random state for terms that sample (e.g. interpolation weights).
+        step: The GAN's train-step counter before this step (``GAN.iterations``, an integer
+            scalar tensor), for terms that run every few steps (``R1Penalty(every=16)``);
+            ``None`` outside a GAN's train step.
     """
 
     real_images: Any
@@ -56,6 +59,7 @@ class TermInputs:
     fake_features: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     discriminator: Callable[[Any], Any] | None = None
     seed_generator: keras.random.SeedGenerator | None = None
+    step: Any = None
 
 
 def realness(logits: Any) -> Any:

@@ -136,46 +136,76 @@ class R1Penalty(Term):
     ``gamma / 2 * mean over the batch of sum(g^2)``, with ``g`` the gradient of the
     discriminator's realness with respect to the real images.
 
+    ``every = k > 1`` is StyleGAN2's lazy regularisation: the penalty is computed only in the
+    train steps whose counter (``GAN.iterations`` before the step) is a multiple of ``k``, and
+    weighted ``k`` times there, so that its average over ``k`` steps is the same; the other
+    steps skip its double backpropagation (``keras.ops.cond``) and log 0. With ``d_steps > 1``
+    every discriminator step of a chosen train step is penalised.
+
     Args:
         gamma: The penalty's weight (γ), ``>= 0``.
+        every: Compute it every ``every`` train steps (an integer ``>= 1``; 16 in StyleGAN2).
         name: The log key.
 
     Raises:
-        ValueError: If ``gamma`` is negative or not a number.
+        ValueError: If ``gamma`` is negative or not a number, or ``every`` is not an integer
+            ``>= 1``.
 
     Example:
         >>> R1Penalty(gamma=5.0).get_config()
-        {'gamma': 5.0, 'name': 'r1_penalty'}
+        {'gamma': 5.0, 'every': 1, 'name': 'r1_penalty'}
+        >>> R1Penalty(gamma=10.0, every=16).every
+        16
     """
 
     kind = "discriminator"
 
-    def __init__(self, gamma: float = 10.0, name: str = "r1_penalty") -> None:
+    def __init__(self, gamma: float = 10.0, every: int = 1, name: str = "r1_penalty") -> None:
         self.gamma = _check_non_negative(gamma, "gamma")
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"R1Penalty: every={every!r}; expected an integer >= 1.")
+        self.every = every
         self.name = _check_name(name)
+
+    def _penalty(self, discriminator: Callable[[Any], Any], real: Any) -> Any:
+        grads = _realness_gradients(discriminator, real)
+        squared_norms = ops.sum(ops.square(grads), axis=_per_sample_axes(grads))
+        return 0.5 * self.gamma * ops.mean(squared_norms)
 
     def __call__(self, inputs: TermInputs) -> Any:
         """Returns the weighted penalty for one step.
 
         Args:
-            inputs: The step's :class:`TermInputs`; needs ``discriminator``.
+            inputs: The step's :class:`TermInputs`; needs ``discriminator``, and ``step`` when
+                ``every > 1``.
 
         Returns:
             A float32 scalar.
 
         Raises:
-            ValueError: If ``inputs`` lacks a discriminator.
+            ValueError: If ``inputs`` lacks a discriminator, or lacks ``step`` while
+                ``every > 1``.
         """
         discriminator = _require_discriminator(inputs, self)
         # Real images are data: no gradient should flow back into whatever produced them.
         real = ops.stop_gradient(ops.cast(inputs.real_images, "float32"))
-        grads = _realness_gradients(discriminator, real)
-        squared_norms = ops.sum(ops.square(grads), axis=_per_sample_axes(grads))
-        return 0.5 * self.gamma * ops.mean(squared_norms)
+        if self.every == 1:
+            return self._penalty(discriminator, real)
+        if inputs.step is None:
+            raise ValueError(
+                f"{self.name}: every={self.every} needs the train step's counter "
+                "(TermInputs.step); a GAN's train step provides it."
+            )
+        due = ops.equal(ops.mod(ops.cast(inputs.step, "int32"), self.every), 0)
+        return ops.cond(
+            due,
+            lambda: float(self.every) * self._penalty(discriminator, real),
+            lambda: ops.zeros((), "float32"),
+        )
 
     def get_config(self) -> dict[str, Any]:
         """Returns the constructor arguments."""
-        return {"gamma": self.gamma, "name": self.name}
+        return {"gamma": self.gamma, "every": self.every, "name": self.name}
 
 
 @keras.saving.register_keras_serializable(package="keras_facegen")

@@ -33,7 +33,7 @@ TERM_CLASSES: dict[str, Callable[[float], losses.Term]] = {
 }
 
 
-def _terms(weights: Mapping[str, float], kind: str) -> list[losses.Term]:
+def _terms(weights: Mapping[str, Any], kind: str) -> list[losses.Term]:
     terms = []
     for name, weight in weights.items():
         if name not in TERM_CLASSES:
@@ -41,7 +41,12 @@ def _terms(weights: Mapping[str, float], kind: str) -> list[losses.Term]:
                 f"Unknown {kind} term {name!r} in the preset; known terms: "
                 f"{', '.join(sorted(TERM_CLASSES))}."
             )
-        terms.append(TERM_CLASSES[name](weight))
+        # A number is the term's weight; a mapping its constructor arguments
+        # ({"r1_penalty": {"gamma": 10.0, "every": 16}}).
+        if isinstance(weight, Mapping):
+            terms.append(TERM_CLASSES[name](**weight))
+        else:
+            terms.append(TERM_CLASSES[name](weight))
     return terms
 
 

@@ -340,6 +340,7 @@ class GAN(GANTrainer, GANCompileMixin, GANGenerationMixin, keras.Model):
             fake_features=fake_features,
             discriminator=self._pure_discriminator(training),
             seed_generator=self.seed_generator,
+            step=self.iterations.value,
         )
         values = self._evaluate_terms(self.penalties, inputs)
         return total_loss(loss, values), values

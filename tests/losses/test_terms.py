@@ -109,6 +109,29 @@ def test_r1_penalty():
     assert losses.R1Penalty().gamma == 10.0
 
 
+def test_lazy_r1_penalty_runs_every_k_steps_weighted_k_times():
+    term = losses.R1Penalty(gamma=4.0, every=3)
+    w = ops.convert_to_tensor(W)
+    once = 2.0 * np.sum(W**2)  # R1 of the linear discriminator, as above
+
+    def at(step):
+        inputs = term_inputs(discriminator=linear_discriminator(w), step=step)
+        return value(term, inputs)
+
+    np.testing.assert_allclose(at(ops.convert_to_tensor(0, "int64")), 3 * once, rtol=1e-5)
+    np.testing.assert_allclose(at(ops.convert_to_tensor(6, "int32")), 3 * once, rtol=1e-5)
+    assert at(ops.convert_to_tensor(1, "int32")) == 0.0
+    assert at(ops.convert_to_tensor(5, "int32")) == 0.0
+    with pytest.raises(ValueError, match=r"every=3 needs the train step's counter"):
+        term(term_inputs(discriminator=linear_discriminator(w)))
+
+
+@pytest.mark.parametrize("every", [0, -2, 1.5, True, "16"])
+def test_lazy_r1_penalty_rejects_a_bad_interval(every):
+    with pytest.raises(ValueError, match=rf"R1Penalty: every={every!r}; expected an integer >= 1"):
+        losses.R1Penalty(every=every)
+
+
 def test_drift():
     term = losses.Drift()
     assert (term.name, term.kind, term.epsilon) == ("drift", "discriminator", 0.001)
@@ -241,6 +264,7 @@ def test_terms_report_missing_inputs():
     [
         losses.GradientPenalty(weight=5.0, target=0.5),
         losses.R1Penalty(gamma=1.0),
+        losses.R1Penalty(gamma=2.0, every=16, name="lazy_r1"),
         losses.Drift(epsilon=0.01),
         losses.FeatureMatching(weight=0.2, layer="conv3"),
         losses.MeanImageMatching(weight=0.3),

@@ -181,3 +181,51 @@ def test_one_train_step_equals_an_independent_numpy_step():
         np.testing.assert_allclose(got, expected, atol=2e-6)
     for got, expected in zip(generator.get_weights(), g1):
         np.testing.assert_allclose(got, expected, atol=2e-6)
+
+
+# === Lazy R1: the penalty in every k-th train step, k times as heavy ===
+
+
+def _weights(model):
+    return [to_numpy(w) for w in model.weights]
+
+
+@pytest.mark.parametrize("jit_compile", [False, "auto"])
+def test_lazy_r1_penalises_every_kth_step_k_times_and_skips_the_others(jit_compile):
+    gamma, every = 1.5, 2
+    images, latents = _data()
+
+    def gan_with(penalties, weights=None):
+        generator, discriminator = _networks()
+        if weights is not None:
+            generator.set_weights(weights[0])
+            discriminator.set_weights(weights[1])
+        gan = GAN(generator, discriminator, penalties=penalties, seed=0)
+        gan.compile(
+            generator_optimizer=keras.optimizers.SGD(0.5),
+            discriminator_optimizer=keras.optimizers.SGD(0.5),
+            jit_compile=jit_compile,
+        )
+        return gan
+
+    lazy = gan_with([losses.R1Penalty(gamma, every=every)])
+    first = lazy.train_on_batch(images, latents, return_dict=True)
+    after_first = (_weights(lazy.generator), _weights(lazy.discriminator))
+    second = lazy.train_on_batch(images, latents, return_dict=True)
+
+    # Step 0 (a multiple of k): the same update as R1 with gamma * k in every step.
+    heavy = gan_with([losses.R1Penalty(gamma * every)])
+    heavy_logs = heavy.train_on_batch(images, latents, return_dict=True)
+    np.testing.assert_allclose(first["r1_penalty"], heavy_logs["r1_penalty"], rtol=1e-5)
+    assert float(first["r1_penalty"]) > 0
+    for got, expected in zip(after_first[1], _weights(heavy.discriminator)):
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+
+    # Step 1: the update without any penalty, from the weights step 0 left.
+    plain = gan_with([], weights=after_first)
+    plain.train_on_batch(images, latents)
+    assert float(second["r1_penalty"]) == 0.0
+    for got, expected in zip(_weights(lazy.discriminator), _weights(plain.discriminator)):
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+    for got, expected in zip(_weights(lazy.generator), _weights(plain.generator)):
+        np.testing.assert_allclose(got, expected, atol=1e-6)

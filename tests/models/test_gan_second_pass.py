@@ -275,3 +275,19 @@ def test_presets_may_give_each_player_its_own_optimizer():
     assert float(to_numpy(g_opt.learning_rate)) == pytest.approx(0.01)
     with pytest.raises(ValueError, match="discriminator_optimizer"):
         player_optimizers_from_preset({**preset, "discriminator_optimizer": 1e-4})
+
+
+def test_a_preset_term_takes_a_weight_or_its_constructor_arguments():
+    from keras_facegen.models import get_preset
+    from keras_facegen.models.factory import gan_from_preset
+
+    preset = get_preset("face64_small")
+    preset["penalties"] = {"r1_penalty": {"gamma": 10.0, "every": 16}}
+    preset["matching"] = {"feature_matching": 0.5}
+    gan = gan_from_preset(preset, resolution=32, seed=0, compile=False)
+    (r1,) = gan.penalties
+    assert (type(r1).__name__, r1.gamma, r1.every) == ("R1Penalty", 10.0, 16)
+    assert gan.matching[0].weight == 0.5
+    preset["penalties"] = {"r1_penalty": {"gamma": 10.0, "every": 0}}
+    with pytest.raises(ValueError, match=r"every=0; expected an integer >= 1"):
+        gan_from_preset(preset, resolution=32, seed=0, compile=False)
