@@ -23,8 +23,9 @@ __all__ = [
     "progressive_gan_from_preset",
 ]
 
-#: Term names used in presets' ``matching`` / ``penalties`` dicts -> the term classes.
-TERM_CLASSES: dict[str, Callable[[float], losses.Term]] = {
+#: Term names used in presets' ``matching`` / ``penalties`` dicts -> the term classes (called
+#: with the weight, or with the keyword arguments of a mapping).
+TERM_CLASSES: dict[str, Callable[..., losses.Term]] = {
     "feature_matching": losses.FeatureMatching,
     "mean_image_matching": losses.MeanImageMatching,
     "gradient_penalty": losses.GradientPenalty,
