@@ -11,7 +11,9 @@ outputs on the reals (:meth:`ADA.observe`).
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -113,6 +115,11 @@ def _check_probability(value: Any, argument: str) -> float:
     if isinstance(value, bool) or not (0.0 <= number <= 1.0):
         raise ValueError(f"Expected `{argument}` in [0, 1]; received {argument}={value!r}.")
     return number
+
+
+def _any_of(applies: Sequence[Any]) -> Any:
+    """Per image: whether any of the (non-empty) boolean ``(N,)`` masks picked it."""
+    return functools.reduce(operator.or_, applies)
 
 
 def _unless_none(applied: Any, augment: Any, images: Any) -> Any:
@@ -360,9 +367,7 @@ class Augment(keras.layers.Layer):
             apply = self._coin(images, p)
             shift_x = self._normal(images, _XFRAC_STD) * width
             steps.append(("xfrac", apply, (shift_x, self._normal(images, _XFRAC_STD) * height)))
-        any_applied = steps[0][1]
-        for _, apply, _ in steps[1:]:
-            any_applied = any_applied | apply
+        any_applied = _any_of([apply for _, apply, _ in steps])
 
         def resample() -> Any:
             matrix = self._geometric_matrix(steps, self._batch(images))
@@ -445,9 +450,7 @@ class Augment(keras.layers.Layer):
             return "mean_contrast", self._uniform(images, 0.5, 1.5), self._coin(images, p)
 
         drawn = [draw(name) for name in names]  # the draws first; the matrices in the branch
-        any_applied = drawn[0][2]
-        for _, _, apply in drawn[1:]:
-            any_applied = any_applied | apply
+        any_applied = _any_of([apply for _, _, apply in drawn])
         if "hue" in names or channels == 1:
             apply_matrix = colour.colour_transform
         else:  # without hue every step keeps the colour block in the span of I and 1 1^T
